@@ -1,0 +1,36 @@
+// Calls the app's authorize hook and turns its outcome into a grant or the contract's error.
+import type { Request } from 'express'
+import { codeForStatus, RouteError } from './errors.js'
+import type { AuthorizeHook, Grant } from './types.js'
+
+export async function authorizeRequest(authorize: AuthorizeHook, req: Request): Promise<Grant> {
+  let outcome: unknown
+  try {
+    outcome = await authorize(req)
+  } catch (error) {
+    throw fromThrown(error)
+  }
+  if (outcome === null || outcome === undefined) throw new RouteError(401, 'Unauthenticated', 'Sign in to get upload credentials.')
+  if (outcome === false) throw new RouteError(403, 'AccessDenied', 'You may not get upload credentials.')
+  if (typeof outcome !== 'object' || Array.isArray(outcome)) {
+    throw new RouteError(500, 'InvalidGrant', `authorize must return a grant object, null or false (got ${Array.isArray(outcome) ? 'an array' : typeof outcome})`)
+  }
+  return outcome as Grant
+}
+
+/** A 4xx the app threw on purpose is passed on with its message; anything else is a generic 500. */
+function fromThrown(error: unknown): RouteError {
+  const status = statusOf(error)
+  if (status !== undefined && status >= 400 && status < 500) {
+    const message = error instanceof Error && error.message ? error.message : 'Request refused.'
+    return new RouteError(status, codeForStatus(status), message, { cause: error })
+  }
+  return new RouteError(500, 'InternalError', 'Could not check who is asking.', { cause: error })
+}
+
+function statusOf(error: unknown): number | undefined {
+  if (error === null || typeof error !== 'object') return undefined
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown }
+  const value = status ?? statusCode
+  return typeof value === 'number' && Number.isInteger(value) ? value : undefined
+}

@@ -1,0 +1,198 @@
+// Validates and normalises createStsRouter's options once, at start-up, with errors that name the option and the fix.
+import type { AuthorizeHook, CacheOptions, ErrorEvent, IssueEvent, Logger, StsClientLike, StsRouterOptions } from './types.js'
+
+/** A configuration mistake, thrown by createStsRouter. `code` is stable: `ERR_COS_STS_<OPTION>`. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  readonly code: string
+  constructor(option: string, problem: string, fix: string) {
+    super(`express-cos-sts: option \`${option}\` ${problem}. Fix: ${fix}`)
+    this.code = `ERR_COS_STS_${option.replace(/[^A-Za-z0-9]+/g, '_').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}`
+  }
+}
+
+/** STS duration bounds. GetFederationToken allows 7200 s for a root account and 129600 s for a sub-account; AssumeRole 900..43200. */
+export const DURATION_LIMITS = {
+  min: 900,
+  federationMax: 129_600,
+  assumeRoleMax: 43_200,
+  defaultSeconds: 1800,
+} as const
+
+export interface ResolvedStsOptions {
+  endpoint: string
+  protocol: 'https:' | 'http:'
+  region: string
+  timeoutMs: number
+  roleArn: string | undefined
+  client: StsClientLike | undefined
+}
+
+export interface ResolvedOptions {
+  secretId: string
+  secretKey: string
+  bucket: string
+  region: string
+  durationSeconds: number
+  authorize: AuthorizeHook
+  cache: false | CacheOptions
+  rateLimit: false | { perIp?: unknown; perSubject?: unknown }
+  sts: ResolvedStsOptions
+  onIssue: ((event: IssueEvent) => void) | undefined
+  onError: ((event: ErrorEvent) => void) | undefined
+  logger: Logger
+}
+
+const KNOWN_OPTIONS = ['secretId', 'secretKey', 'bucket', 'region', 'durationSeconds', 'authorize', 'cache', 'rateLimit', 'sts', 'onIssue', 'onError', 'logger'] as const
+const KNOWN_STS_OPTIONS = ['endpoint', 'protocol', 'region', 'timeoutMs', 'roleArn', 'client'] as const
+
+/** `BucketName-APPID`: lower-case letters, digits and hyphens, then the numeric APPID; at most 50 characters in all. */
+export const BUCKET_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-(\d{5,})$/
+/** COS regions look like `ap-guangzhou`, `na-siliconvalley`, `ap-shanghai-fsi`. */
+export const REGION_PATTERN = /^[a-z]{2,}-[a-z]+(?:-[a-z0-9]+)*$/
+/** `qcs::cam::uin/<uin>:roleName/<name>` or `qcs::cam::uin/<uin>:role/<roleId>`. */
+const ROLE_ARN_PATTERN = /^qcs::cam::uin\/\d+:(?:roleName\/[\w+=,.@-]{1,128}|role\/\d+)$/
+/** Host with optional port, no scheme or path. */
+const ENDPOINT_PATTERN = /^[A-Za-z0-9.-]+(?::\d{1,5})?$/
+
+export function resolveOptions(options: StsRouterOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('options', 'must be an object', 'call createStsRouter({ bucket, region, authorize, ... })')
+  }
+  rejectUnknown('', options as object, KNOWN_OPTIONS)
+
+  const secretId = options.secretId ?? env['TENCENTCLOUD_SECRET_ID']
+  const secretKey = options.secretKey ?? env['TENCENTCLOUD_SECRET_KEY']
+  if (!isCleanString(secretId)) {
+    throw new ConfigError('secretId', 'is missing or not a plain string', 'pass secretId or set TENCENTCLOUD_SECRET_ID to the SecretId of a CAM sub-account key')
+  }
+  if (!isCleanString(secretKey)) {
+    // Never echo the value: it may be the real key with a stray character.
+    throw new ConfigError('secretKey', 'is missing or not a plain string', 'pass secretKey or set TENCENTCLOUD_SECRET_KEY to the SecretKey of the same key pair')
+  }
+
+  const bucket = options.bucket
+  if (typeof bucket !== 'string' || !BUCKET_PATTERN.test(bucket) || bucket.length > 50) {
+    throw new ConfigError('bucket', `must be \`BucketName-APPID\` (got ${describe(bucket)})`, "use the full bucket name shown in the COS console, e.g. 'examplebucket-1250000000'")
+  }
+  const region = options.region
+  if (typeof region !== 'string' || !REGION_PATTERN.test(region)) {
+    throw new ConfigError('region', `must be a COS region such as 'ap-guangzhou' (got ${describe(region)})`, "pass the bucket's region from the COS console")
+  }
+
+  if (typeof options.authorize !== 'function') {
+    throw new ConfigError('authorize', 'must be a function (req) => grant | null | false', 'pass the hook that tells who is asking and what they may do')
+  }
+
+  const sts = resolveSts(options.sts, region)
+  const durationSeconds = options.durationSeconds ?? DURATION_LIMITS.defaultSeconds
+  const durationProblem = checkDuration(durationSeconds, sts.roleArn !== undefined)
+  if (durationProblem) throw new ConfigError('durationSeconds', durationProblem.problem, durationProblem.fix)
+
+  for (const hook of ['onIssue', 'onError'] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== 'function') {
+      throw new ConfigError(hook, 'must be a function', `pass a function or leave ${hook} out`)
+    }
+  }
+  const logger = options.logger ?? console
+  if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
+    throw new ConfigError('logger', 'must have warn() and error() methods', 'pass console, a pino/winston logger, or leave logger out')
+  }
+
+  const cache = options.cache ?? {}
+  if (cache !== false && (typeof cache !== 'object' || cache === null)) {
+    throw new ConfigError('cache', 'must be false or an object { max, minRemainingSeconds, store }', 'pass cache: false to disable caching, or an options object')
+  }
+  const rateLimit = options.rateLimit ?? {}
+  if (rateLimit !== false && (typeof rateLimit !== 'object' || rateLimit === null)) {
+    throw new ConfigError('rateLimit', 'must be false or an object { perIp, perSubject }', 'pass rateLimit: false to disable, or per-layer options')
+  }
+
+  return {
+    secretId, secretKey, bucket, region, durationSeconds,
+    authorize: options.authorize,
+    cache, rateLimit, sts,
+    onIssue: options.onIssue, onError: options.onError, logger,
+  }
+}
+
+/** The APPID part of `BucketName-APPID`. */
+export function appIdOf(bucket: string): string {
+  return BUCKET_PATTERN.exec(bucket)?.[1] ?? ''
+}
+
+/** Checks a duration against what the STS action allows; returns what is wrong and the fix, or undefined. */
+export function checkDuration(seconds: unknown, assumeRole: boolean): { problem: string; fix: string } | undefined {
+  const max = assumeRole ? DURATION_LIMITS.assumeRoleMax : DURATION_LIMITS.federationMax
+  if (typeof seconds === 'number' && Number.isInteger(seconds) && seconds >= DURATION_LIMITS.min && seconds <= max) return undefined
+  return {
+    problem: `must be a whole number of seconds from ${DURATION_LIMITS.min} to ${max} for ${assumeRole ? 'AssumeRole' : 'GetFederationToken'} (got ${describe(seconds)})`,
+    fix: assumeRole
+      ? 'AssumeRole keys live at most 43200 s (12 h); 1800 is a good default'
+      : 'GetFederationToken allows up to 7200 s with a root-account key and 129600 s with a sub-account key; 1800 is a good default',
+  }
+}
+
+function resolveSts(sts: StsRouterOptions['sts'], region: string): ResolvedStsOptions {
+  if (sts === undefined) sts = {}
+  if (typeof sts !== 'object' || sts === null) {
+    throw new ConfigError('sts', 'must be an object { endpoint, protocol, region, timeoutMs, roleArn, client }', 'leave sts out for the public STS endpoint')
+  }
+  rejectUnknown('sts.', sts, KNOWN_STS_OPTIONS)
+  const endpoint = sts.endpoint ?? 'sts.tencentcloudapi.com'
+  if (typeof endpoint !== 'string' || !ENDPOINT_PATTERN.test(endpoint)) {
+    throw new ConfigError('sts.endpoint', `must be a host with an optional port and no scheme (got ${describe(endpoint)})`, "use e.g. 'sts.internal.tencentcloudapi.com' or '127.0.0.1:9000' and put the scheme in sts.protocol")
+  }
+  const protocol = sts.protocol === undefined ? 'https:' : String(sts.protocol).replace(/\/\/$/, '')
+  if (protocol !== 'https:' && protocol !== 'http:') {
+    throw new ConfigError('sts.protocol', `must be 'https:' or 'http:' (got ${describe(sts.protocol)})`, "leave it out for HTTPS, or pass 'http:' for a local STS")
+  }
+  const stsRegion = sts.region ?? region
+  if (typeof stsRegion !== 'string' || !REGION_PATTERN.test(stsRegion)) {
+    throw new ConfigError('sts.region', `must be a region such as 'ap-guangzhou' (got ${describe(stsRegion)})`, 'leave it out to use the region option')
+  }
+  const timeoutMs = sts.timeoutMs ?? 5000
+  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 60_000) {
+    throw new ConfigError('sts.timeoutMs', `must be a whole number of milliseconds from 100 to 60000 (got ${describe(timeoutMs)})`, 'use a few seconds, e.g. 5000')
+  }
+  const roleArn = sts.roleArn
+  if (roleArn !== undefined && (typeof roleArn !== 'string' || !ROLE_ARN_PATTERN.test(roleArn))) {
+    throw new ConfigError('sts.roleArn', `must look like 'qcs::cam::uin/100000000001:roleName/cos-uploader' (got ${describe(roleArn)})`, 'copy the role ARN from the CAM console, or leave it out to use GetFederationToken')
+  }
+  const client = sts.client
+  if (client !== undefined && (typeof client !== 'object' || client === null || typeof client.GetFederationToken !== 'function' || typeof client.AssumeRole !== 'function')) {
+    throw new ConfigError('sts.client', 'must have GetFederationToken and AssumeRole methods', 'pass an instance of the SDK client, or leave it out')
+  }
+  return { endpoint, protocol, region: stsRegion, timeoutMs, roleArn, client }
+}
+
+function rejectUnknown(path: string, given: object, known: readonly string[]): void {
+  for (const name of Object.keys(given)) {
+    if (known.includes(name)) continue
+    const near = known.find((candidate) => editDistance(candidate.toLowerCase(), name.toLowerCase()) <= 2)
+    throw new ConfigError(path + name, 'is not an option', near ? `did you mean \`${path}${near}\`?` : `the options are ${known.join(', ')}`)
+  }
+}
+
+function isCleanString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 256 && !/\s/.test(value)
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? value.slice(0, 60) + '…' : value)
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value)
+  return typeof value
+}
+
+/** Levenshtein distance, for "did you mean" on option typos. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length] ?? 0
+}

@@ -1,0 +1,123 @@
+// createStsRouter: wires the request's steps (rate limit → authorize → scope → policy → cache → STS → response), nothing else.
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express'
+import { authorizeRequest } from './authorize.js'
+import { RouteError, sendError } from './errors.js'
+import { resolveOptions, type ResolvedOptions } from './options.js'
+import { buildPolicy, planGrant, type GrantPlan } from './policy.js'
+import { credentialsBody, issueEvent } from './response.js'
+import { narrowPlan, parseRequestedScope } from './scope.js'
+import { createStsCaller } from './sts.js'
+import type { ErrorEvent, StsRouterOptions } from './types.js'
+
+/** Largest POST body accepted: a full 50-item scope fits in a few kB. */
+export const BODY_LIMIT = '16kb'
+
+/** Per-request state shared by the steps, kept on res.locals so each step stays a plain Express handler. */
+interface RouteState {
+  plan?: GrantPlan
+}
+
+export type StsRouter = Router
+
+export function createStsRouter(options: StsRouterOptions): StsRouter {
+  const resolved = resolveOptions(options)
+  const callSts = createStsCaller(resolved)
+  const assumeRole = resolved.sts.roleArn !== undefined
+
+  const authorizeStep: RequestHandler = async (req, res, next) => {
+    try {
+      const grant = await authorizeRequest(resolved.authorize, req)
+      const plan = planGrant(grant, { bucket: resolved.bucket, region: resolved.region, durationSeconds: resolved.durationSeconds, assumeRole })
+      state(res).plan = plan
+      next()
+    } catch (error) {
+      next(error)
+    }
+  }
+
+  const issueStep: RequestHandler = async (req, res, next) => {
+    try {
+      const granted = state(res).plan as GrantPlan
+      const requested = req.method === 'POST' ? parseRequestedScope(req.body) : undefined
+      const plan = requested === undefined ? granted : narrowPlan(granted, requested)
+      const policy = buildPolicy(plan)
+      const key = await callSts({ subject: plan.subject, policy, durationSeconds: plan.durationSeconds })
+      res.status(200).json(credentialsBody(key, plan))
+      notify(resolved, () => resolved.onIssue?.(issueEvent(key, plan, false)))
+    } catch (error) {
+      next(error)
+    }
+  }
+
+  const router = express.Router()
+  router.use(noStore)
+  router.route('/')
+    .head(methodNotAllowed)
+    .get(authorizeStep, issueStep)
+    .post(requireJsonBody, express.json({ limit: BODY_LIMIT }), authorizeStep, issueStep)
+    .all(methodNotAllowed)
+  router.use(errorHandler(resolved))
+  return router
+}
+
+function state(res: Response): RouteState {
+  return (res.locals['cosSts'] ??= {}) as RouteState
+}
+
+/** Keys must never sit in a browser or proxy cache: every answer, errors included. */
+function noStore(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader('Cache-Control', 'no-store')
+  next()
+}
+
+/** A POST body that is not JSON would be silently ignored by express.json; say so instead. */
+function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0'
+  if (hasBody && !req.is('application/json')) next(new RouteError(400, 'InvalidRequest', 'Send the POST body as application/json.'))
+  else next()
+}
+
+function methodNotAllowed(req: Request, res: Response, next: NextFunction): void {
+  if (req.method === 'OPTIONS') return next() // CORS preflights belong to the app's cors middleware
+  res.setHeader('Allow', 'GET, POST')
+  next(new RouteError(405, 'InvalidRequest', `Use GET or POST, not ${req.method}.`))
+}
+
+/** Turns every failure inside this router into the contract's JSON error, and tells onError/logger. */
+function errorHandler(resolved: ResolvedOptions) {
+  return (error: unknown, _req: Request, res: Response, next: NextFunction): void => {
+    if (res.headersSent) return next(error)
+    const routeError = toRouteError(error)
+    const event: ErrorEvent = { status: routeError.status, code: routeError.code, message: routeError.message }
+    const subject = (res.locals['cosSts'] as RouteState | undefined)?.plan?.subject
+    if (subject !== undefined) event.subject = subject
+    if (routeError.stsCode !== undefined) event.stsCode = routeError.stsCode
+    if (routeError.stsRequestId !== undefined) event.stsRequestId = routeError.stsRequestId
+    if (routeError.status >= 500) {
+      event.cause = routeError.cause
+      resolved.logger.error(`express-cos-sts: ${routeError.code}: ${routeError.message}`, { ...event })
+    }
+    notify(resolved, () => resolved.onError?.(event))
+    sendError(res, routeError)
+  }
+}
+
+/** body-parser's own errors carry `type` and `status`; they become the contract's InvalidRequest. */
+function toRouteError(error: unknown): RouteError {
+  if (error instanceof RouteError) return error
+  const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown }
+  if (typeof type === 'string' && typeof status === 'number') {
+    if (status === 413) return new RouteError(413, 'InvalidRequest', `The body is over the ${BODY_LIMIT} limit.`)
+    if (status < 500) return new RouteError(400, 'InvalidRequest', type === 'entity.parse.failed' ? 'The body is not valid JSON.' : 'The body could not be read.')
+  }
+  return new RouteError(500, 'InternalError', 'Something went wrong issuing credentials.', { cause: error })
+}
+
+/** An observer that throws must not turn a served answer into a crash. */
+function notify(resolved: ResolvedOptions, call: () => void): void {
+  try {
+    call()
+  } catch (error) {
+    resolved.logger.error('express-cos-sts: an onIssue/onError hook threw', { message: error instanceof Error ? error.message : String(error) })
+  }
+}

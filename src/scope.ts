@@ -1,0 +1,65 @@
+// Requested scope (POST body): parse the cos-js-sdk-v5 Scope items and narrow the plan to exactly them, or refuse.
+import { RouteError } from './errors.js'
+import { normalizeAction } from './cos-actions.js'
+import { buildPolicy, prefixProblem, type GrantPlan, type PlannedStatement } from './policy.js'
+import { findCoveringStatement } from './simulator.js'
+import type { ScopeItem } from './types.js'
+
+/** More items than any real upload asks for at once; bounds the work one request can cause. */
+export const MAX_SCOPE_ITEMS = 50
+
+/** Reads `body.scope`; undefined when the caller asked for its whole grant. Throws 400 on a malformed body. */
+export function parseRequestedScope(body: unknown): Array<Partial<ScopeItem> & Pick<ScopeItem, 'action' | 'prefix'>> | undefined {
+  if (body === undefined || body === null) return undefined
+  if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('The body must be a JSON object such as { "scope": [...] }.')
+  const scope = (body as { scope?: unknown }).scope
+  if (scope === undefined) return undefined
+  if (!Array.isArray(scope) || scope.length === 0 || scope.length > MAX_SCOPE_ITEMS) {
+    throw badRequest(`scope must be an array of 1 to ${MAX_SCOPE_ITEMS} items { action, prefix, bucket?, region? }.`)
+  }
+  return scope.map((item: unknown, i) => {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) throw badRequest(`scope[${i}] must be an object { action, prefix, bucket?, region? }.`)
+    const { action, prefix, bucket, region } = item as Record<string, unknown>
+    if (typeof action !== 'string') throw badRequest(`scope[${i}].action must be a COS action name such as 'name/cos:PutObject'.`)
+    const problem = prefixProblem(prefix)
+    if (problem) throw badRequest(`scope[${i}].prefix ${problem}.`)
+    if (bucket !== undefined && typeof bucket !== 'string') throw badRequest(`scope[${i}].bucket must be a string.`)
+    if (region !== undefined && typeof region !== 'string') throw badRequest(`scope[${i}].region must be a string.`)
+    return { action, prefix: prefix as string, ...(bucket === undefined ? {} : { bucket }), ...(region === undefined ? {} : { region }) }
+  })
+}
+
+/**
+ * Narrows the plan to the requested items. Each item must lie inside one grant statement (same bucket and
+ * region, action in that statement, key or prefix inside one of its prefixes); the new statement keeps that
+ * statement's condition. Items on one prefix share a statement; different prefixes never do.
+ */
+export function narrowPlan(plan: GrantPlan, items: NonNullable<ReturnType<typeof parseRequestedScope>>): GrantPlan {
+  const policy = buildPolicy(plan)
+  const byPrefix = new Map<string, PlannedStatement>()
+  items.forEach((item, i) => {
+    const action = normalizeAction(item.action)
+    if (action === undefined) throw badRequest(`scope[${i}].action ${JSON.stringify(item.action)} is not a COS action name.`)
+    const bucket = item.bucket ?? plan.bucket
+    const region = item.region ?? plan.region
+    const covering = bucket === plan.bucket && region === plan.region
+      ? findCoveringStatement(policy, { action, bucket, region, prefix: item.prefix })
+      : -1
+    const grantStatement = plan.statements[covering]
+    if (grantStatement === undefined) {
+      throw new RouteError(403, 'ScopeNotAllowed', `scope[${i}] (${action} on ${bucket}/${item.prefix} in ${region}) is outside what you may do.`)
+    }
+    const key = `${covering}\u0000${item.prefix}`
+    const statement = byPrefix.get(key)
+    if (statement === undefined) {
+      byPrefix.set(key, { actions: [action], prefixes: [item.prefix], condition: grantStatement.condition, shared: grantStatement.shared })
+    } else if (!statement.actions.includes(action)) {
+      statement.actions.push(action)
+    }
+  })
+  return { ...plan, statements: [...byPrefix.values()] }
+}
+
+function badRequest(message: string): RouteError {
+  return new RouteError(400, 'InvalidRequest', message)
+}

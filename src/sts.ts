@@ -1,0 +1,130 @@
+// STS calls: GetFederationToken or AssumeRole through the official SDK, bounded by a deadline, errors mapped to the contract.
+import http from 'node:http'
+import { sts as stsServices } from 'tencentcloud-sdk-nodejs-sts'
+import { RouteError } from './errors.js'
+import type { ResolvedOptions } from './options.js'
+import type { CamPolicy, StsAnswer, StsClientLike } from './types.js'
+
+/** What one STS call asks for. */
+export interface StsRequest {
+  subject: string
+  policy: CamPolicy
+  durationSeconds: number
+}
+
+/** A temporary key as the route serves it (the qcloud-cos-sts field names). */
+export interface IssuedKey {
+  tmpSecretId: string
+  tmpSecretKey: string
+  sessionToken: string
+  startTime: number
+  expiredTime: number
+  expiration: string
+  requestId: string
+}
+
+export type StsCaller = (request: StsRequest) => Promise<IssuedKey>
+
+/** Builds the SDK client once and returns the function that asks it for one key. */
+export function createStsCaller(options: Pick<ResolvedOptions, 'secretId' | 'secretKey' | 'sts'>): StsCaller {
+  const { sts } = options
+  const client: StsClientLike = sts.client ?? new stsServices.v20180813.Client({
+    credential: { secretId: options.secretId, secretKey: options.secretKey },
+    region: sts.region,
+    // reqTimeout (seconds) lets the SDK close the socket; the race below bounds the answer itself.
+    profile: {
+      httpProfile: {
+        endpoint: sts.endpoint,
+        protocol: `${sts.protocol}//`,
+        reqTimeout: sts.timeoutMs / 1000 + 1,
+        // The SDK follows http_proxy when given no agent; a loopback STS (tests, the example) must not go through one.
+        ...(isLoopback(sts.endpoint) ? { agent: new http.Agent({ keepAlive: true }) } : {}),
+      },
+    },
+  }) as unknown as StsClientLike
+
+  return async (request) => {
+    const policy = encodeURIComponent(JSON.stringify(request.policy))
+    const call = sts.roleArn === undefined
+      ? client.GetFederationToken({ Name: federationName(request.subject), Policy: policy, DurationSeconds: request.durationSeconds })
+      : client.AssumeRole({ RoleArn: sts.roleArn, RoleSessionName: roleSessionName(request.subject), Policy: policy, DurationSeconds: request.durationSeconds })
+    const answer = await withDeadline(call, sts.timeoutMs)
+    return toIssuedKey(answer, request.durationSeconds)
+  }
+}
+
+function isLoopback(endpoint: string): boolean {
+  const host = endpoint.replace(/:\d+$/, '')
+  return host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
+/** AssumeRole's RoleSessionName: 2..128 of `[\w+=,.@-]`, derived from the subject so the cloud audit log names the user. */
+export function roleSessionName(subject: string): string {
+  const cleaned = subject.replace(/[^\w+=,.@-]/g, '_').slice(0, 128)
+  return cleaned.length >= 2 ? cleaned : `u_${cleaned}`
+}
+
+/** GetFederationToken's Name: up to 32 of `[\w+=,.@-]`, also derived from the subject. */
+export function federationName(subject: string): string {
+  return roleSessionName(subject).slice(0, 32)
+}
+
+/** Races the SDK call against the deadline; a late answer is ignored (its rejection is swallowed, never unhandled). */
+async function withDeadline(call: Promise<StsAnswer>, timeoutMs: number): Promise<StsAnswer> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RouteError(504, 'StsTimeout', 'STS did not answer in time; try again.')), timeoutMs)
+  })
+  call.catch(() => undefined)
+  try {
+    return await Promise.race([call, deadline])
+  } catch (error) {
+    throw stsFailure(error)
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Every way an STS call can fail, as the contract's error. STS's own code and RequestId go to onError only. */
+export function stsFailure(error: unknown): RouteError {
+  if (error instanceof RouteError) return error
+  const { code, requestId, httpCode, type, message } = (error ?? {}) as { code?: unknown; requestId?: unknown; httpCode?: unknown; type?: unknown; message?: unknown }
+  const details = {
+    cause: summarise(error),
+    ...(typeof code === 'string' && code !== '' ? { stsCode: code } : {}),
+    ...(typeof requestId === 'string' && requestId !== '' ? { stsRequestId: requestId } : {}),
+  }
+  if (code === 'RequestLimitExceeded') return new RouteError(503, 'StsThrottled', 'STS is busy; try again shortly.', { ...details, retryAfter: 1 })
+  if (type === 'request-timeout' || (typeof message === 'string' && /timeout/i.test(message) && !details.stsCode)) {
+    return new RouteError(504, 'StsTimeout', 'STS did not answer in time; try again.', details)
+  }
+  if (details.stsCode) return new RouteError(502, 'StsError', 'STS refused to issue a key.', details)
+  if (typeof httpCode === 'number') return new RouteError(502, 'StsError', 'STS answered with an error.', details)
+  return new RouteError(502, 'StsError', 'Could not get an answer from STS.', details)
+}
+
+/** The error's identifying fields only: never the request, headers or client that produced it. */
+function summarise(error: unknown): Record<string, unknown> {
+  if (error === null || typeof error !== 'object') return { message: String(error) }
+  const { name, message, code, requestId, httpCode, type } = error as Record<string, unknown>
+  return Object.fromEntries(Object.entries({ name, message, code, requestId, httpCode, type }).filter(([, value]) => value !== undefined && value !== ''))
+}
+
+function toIssuedKey(answer: StsAnswer, durationSeconds: number): IssuedKey {
+  const credentials = answer?.Credentials
+  const { TmpSecretId, TmpSecretKey, Token } = credentials ?? {}
+  const expiredTime = answer?.ExpiredTime
+  if (typeof TmpSecretId !== 'string' || typeof TmpSecretKey !== 'string' || typeof Token !== 'string' || typeof expiredTime !== 'number') {
+    throw new RouteError(502, 'StsError', 'STS answered without credentials.', { cause: { message: 'answer lacks Credentials or ExpiredTime' } })
+  }
+  return {
+    tmpSecretId: TmpSecretId,
+    tmpSecretKey: TmpSecretKey,
+    sessionToken: Token,
+    // As qcloud-cos-sts reports it: cos-js-sdk-v5 signs with the StartTime;ExpiredTime window.
+    startTime: expiredTime - durationSeconds,
+    expiredTime,
+    expiration: typeof answer.Expiration === 'string' ? answer.Expiration : new Date(expiredTime * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    requestId: typeof answer.RequestId === 'string' ? answer.RequestId : '',
+  }
+}

@@ -1,0 +1,162 @@
+// Every public type of the package, documented where it is declared.
+import type { Request } from 'express'
+
+/** A CAM condition block: operator → condition key → value or values. */
+export type CamCondition = Record<string, Record<string, string | number | boolean | Array<string | number>>>
+
+/** One statement of a CAM policy as STS receives it. Never has a `principal`. */
+export interface CamStatement {
+  effect: 'allow'
+  /** Full action names, always in the `name/cos:Action` form. */
+  action: string[]
+  /** `qcs::cos:<region>:uid/<APPID>:<BucketName-APPID>/<key or prefix*>` */
+  resource: string[]
+  condition?: CamCondition
+}
+
+/** The policy sent to STS: one statement per grant statement, never merged. */
+export interface CamPolicy {
+  version: '2.0'
+  statement: CamStatement[]
+}
+
+/** One explicit action/resource pair of a grant. */
+export interface GrantStatement {
+  /** `name/cos:PutObject` or `cos:PutObject`. No wildcards. */
+  actions: string[]
+  /** Object keys, or prefixes ending in `*` (e.g. `uploads/alice/*`). */
+  prefixes: string[]
+  /** Overrides the grant's top-level `condition` for this statement. */
+  condition?: CamCondition
+  /** Marks a deliberate multi-user write prefix (the guard then only warns, once). */
+  shared?: boolean
+}
+
+/** What `authorize(req)` returns for a user who may receive a key. */
+export interface Grant {
+  /** Stable id of the user: cache key, rate-limit key and audit name. */
+  subject: string
+  actions?: string[]
+  prefixes?: string[]
+  condition?: CamCondition
+  /** Explicit action/resource pairs; when present they are the grant (`actions`/`prefixes` are ignored). */
+  statements?: GrantStatement[]
+  durationSeconds?: number
+  bucket?: string
+  region?: string
+}
+
+/** `authorize` outcome: a grant, `null`/`undefined` (401) or `false` (403). */
+export type AuthorizeResult = Grant | null | undefined | false
+
+export type AuthorizeHook = (req: Request) => AuthorizeResult | Promise<AuthorizeResult>
+
+/** An item of a requested scope, in the form cos-js-sdk-v5 passes as `options.Scope`. */
+export interface ScopeItem {
+  action: string
+  bucket: string
+  region: string
+  prefix: string
+}
+
+/** The 200 body: the shape of the official qcloud-cos-sts SDK plus where the key may be used. */
+export interface CredentialsResponse {
+  credentials: { tmpSecretId: string; tmpSecretKey: string; sessionToken: string }
+  startTime: number
+  expiredTime: number
+  expiration: string
+  requestId: string
+  bucket: string
+  region: string
+  scope: Array<{ actions: string[]; prefixes: string[] }>
+}
+
+/** Minimal logger; `console` fits. Never receives a secret in clear. */
+export interface Logger {
+  info?(message: string, details?: Record<string, unknown>): void
+  warn(message: string, details?: Record<string, unknown>): void
+  error(message: string, details?: Record<string, unknown>): void
+}
+
+/** Anything with the SDK client's two methods (injected with `sts.client`). */
+export interface StsClientLike {
+  GetFederationToken(req: { Name: string; Policy: string; DurationSeconds?: number }): Promise<StsAnswer>
+  AssumeRole(req: { RoleArn: string; RoleSessionName: string; Policy?: string; DurationSeconds?: number }): Promise<StsAnswer>
+}
+
+/** The fields of an STS answer the router reads. */
+export interface StsAnswer {
+  Credentials?: { Token?: string; TmpSecretId?: string; TmpSecretKey?: string }
+  ExpiredTime?: number
+  Expiration?: string
+  RequestId?: string
+}
+
+export interface StsOptions {
+  /** Host with optional port, no scheme: `sts.internal.tencentcloudapi.com`, `127.0.0.1:9000`. Default `sts.tencentcloudapi.com`. */
+  endpoint?: string
+  /** `https:` (default) or `http:` for a local STS. */
+  protocol?: 'https:' | 'http:' | 'https://' | 'http://'
+  /** Region of the STS call; defaults to the `region` option. */
+  region?: string
+  /** Upper bound of one issue's STS work, in ms (default 5000): past it the answer is 504 StsTimeout. */
+  timeoutMs?: number
+  /** `qcs::cam::uin/<uin>:roleName/<name>`: switches from GetFederationToken to AssumeRole. */
+  roleArn?: string
+  /** Use this client instead of building the SDK's one. */
+  client?: StsClientLike
+}
+
+/** Event given to `onIssue` after every 200. Carries no secret. */
+export interface IssueEvent {
+  subject: string
+  bucket: string
+  region: string
+  scope: Array<{ actions: string[]; prefixes: string[] }>
+  expiredTime: number
+  requestId: string
+  cached: boolean
+}
+
+/** Event given to `onError` for every error answer. Carries no secret. */
+export interface ErrorEvent {
+  status: number
+  code: string
+  message: string
+  subject?: string
+  /** The STS error code and RequestId, when STS answered with an error. */
+  stsCode?: string
+  stsRequestId?: string
+  /** The original error, for 5xx answers (already stripped of secrets by the SDK). */
+  cause?: unknown
+}
+
+export interface CacheOptions {
+  /** Most scopes kept in process. */
+  max?: number
+  /** A cached key is served only while it has at least this many seconds left. */
+  minRemainingSeconds?: number
+  /** A shared store (e.g. `createRedisCacheStore`) for several instances. */
+  store?: unknown
+}
+
+export interface StsRouterOptions {
+  /** Permanent SecretId; default `process.env.TENCENTCLOUD_SECRET_ID`. */
+  secretId?: string
+  /** Permanent SecretKey; default `process.env.TENCENTCLOUD_SECRET_KEY`. Never leaves the server. */
+  secretKey?: string
+  /** Default bucket of every grant, `BucketName-APPID`. */
+  bucket: string
+  /** Default region of every grant, e.g. `ap-guangzhou`. */
+  region: string
+  /** Key lifetime in seconds (default 1800). */
+  durationSeconds?: number
+  /** The app's hook: who is asking and what may they do. */
+  authorize: AuthorizeHook
+  cache?: false | CacheOptions
+  rateLimit?: false | { perIp?: unknown; perSubject?: unknown }
+  sts?: StsOptions
+  onIssue?: (event: IssueEvent) => void
+  onError?: (event: ErrorEvent) => void
+  logger?: Logger
+}
