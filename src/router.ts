@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { authorizeRequest } from './authorize.js'
 import { RouteError, sendError } from './errors.js'
 import { resolveOptions, type ResolvedOptions } from './options.js'
+import { onceWarner } from './guard.js'
 import { buildPolicy, planGrant, type GrantPlan } from './policy.js'
 import { credentialsBody, issueEvent } from './response.js'
 import { narrowPlan, parseRequestedScope } from './scope.js'
@@ -23,11 +24,13 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
   const resolved = resolveOptions(options)
   const callSts = createStsCaller(resolved)
   const assumeRole = resolved.sts.roleArn !== undefined
+  // A deliberate shared write prefix is logged once per statement content, not on every request.
+  const onWarning = onceWarner(resolved.logger)
 
   const authorizeStep: RequestHandler = async (req, res, next) => {
     try {
       const grant = await authorizeRequest(resolved.authorize, req)
-      const plan = planGrant(grant, { bucket: resolved.bucket, region: resolved.region, durationSeconds: resolved.durationSeconds, assumeRole })
+      const plan = planGrant(grant, { bucket: resolved.bucket, region: resolved.region, durationSeconds: resolved.durationSeconds, assumeRole, onWarning })
       state(res).plan = plan
       next()
     } catch (error) {
