@@ -266,7 +266,8 @@ function checked(name: string, condition: CamCondition): CamCondition {
 }
 
 function list(name: string, values: readonly string[]): string[] {
-  if (!Array.isArray(values)) throw new TypeError(`${name} needs an array of strings`)
+  const given: unknown = values // callers from JavaScript may pass anything
+  if (!Array.isArray(given)) throw new TypeError(`${name} needs an array of strings`)
   return [...values]
 }
 

@@ -33,7 +33,7 @@ async function rejection(p: Promise<unknown>): Promise<SdkError> {
     await p
   } catch (err) {
     assert.ok(err instanceof Error, 'the SDK rejects with an Error')
-    return err as SdkError
+    return err
   }
   return assert.fail('expected the call to reject')
 }
@@ -47,7 +47,7 @@ function clientFor(sts: LocalSts, opts: { secretId?: string; secretKey?: string;
 }
 
 const federation = (c: StsClientT, extra: Record<string, unknown> = {}) =>
-  c.GetFederationToken({ Name: 'cos-sts', Policy: encode(cosPolicy()), ...extra } as Parameters<StsClientT['GetFederationToken']>[0])
+  c.GetFederationToken({ Name: 'cos-sts', Policy: encode(cosPolicy()), ...extra })
 
 async function withSts<T>(options: LocalStsOptions, fn: (sts: LocalSts) => Promise<T>): Promise<T> {
   const sts = await startLocalSts(options)
@@ -338,7 +338,7 @@ describe('local STS (express-cos-sts/testing)', function () {
 
     it('checks RoleSessionName, RoleArn and the AssumeRole duration range', async () => {
       const role = (extra: Record<string, unknown>) =>
-        client.AssumeRole({ RoleArn: ROLE_ARN, RoleSessionName: 'session', ...extra } as Parameters<StsClientT['AssumeRole']>[0])
+        client.AssumeRole({ RoleArn: ROLE_ARN, RoleSessionName: 'session', ...extra })
       for (const name of ['a', 'has space', 's'.repeat(129), 'slash/not-allowed']) {
         const err = await rejection(role({ RoleSessionName: name }))
         assert.equal(err.code, 'InvalidParameterValue', `RoleSessionName ${name.slice(0, 20)}`)

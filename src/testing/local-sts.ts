@@ -38,7 +38,7 @@ export interface LocalStsCall {
   name?: string
   roleArn?: string
   roleSessionName?: string
-  outcome: 'ok' | string // 'ok' or the error code / fault kind answered
+  outcome: string // 'ok' or the error code / fault kind answered
 }
 
 export interface IssuedCredentials {

@@ -23,8 +23,8 @@ export function leakReport(): { leaks: string[]; responsesScanned: number } {
 
 // Tee what every http.ServerResponse writes (headers and body): this observes, it changes nothing sent.
 const proto = http.ServerResponse.prototype as unknown as {
-  write(this: http.ServerResponse, chunk: unknown, ...rest: unknown[]): boolean
-  end(this: http.ServerResponse, chunk?: unknown, ...rest: unknown[]): http.ServerResponse
+  write: (this: http.ServerResponse, chunk: unknown, ...rest: unknown[]) => boolean
+  end: (this: http.ServerResponse, chunk?: unknown, ...rest: unknown[]) => http.ServerResponse
 }
 const originalWrite = proto.write
 const originalEnd = proto.end
