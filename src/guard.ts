@@ -61,18 +61,23 @@ export class GrantReview {
   constructor(private readonly mode: 'first-error' | 'collect') {}
 
   error(finding: Omit<GrantFinding, 'severity'>): void {
-    const full: GrantFinding = { ...finding, severity: 'error' }
+    const full = withSeverity(finding, 'error')
     if (this.mode === 'first-error') throw invalidGrant(full)
     this.findings.push(full)
   }
 
   warning(finding: Omit<GrantFinding, 'severity'>): void {
-    this.findings.push({ ...finding, severity: 'warning' })
+    this.findings.push(withSeverity(finding, 'warning'))
   }
 
   get hasErrors(): boolean {
     return this.findings.some((finding) => finding.severity === 'error')
   }
+}
+
+// Keeps `rule, severity` first so findings read the same in JSON output.
+function withSeverity({ rule, ...rest }: Omit<GrantFinding, 'severity'>, severity: GrantFinding['severity']): GrantFinding {
+  return { rule, severity, ...rest }
 }
 
 /** The route's answer for a refused grant: the message names the rule, the statement and the fix. */

@@ -2,7 +2,12 @@
 export { createStsRouter, type StsRouter } from './router.js'
 export { ConfigError } from './options.js'
 export { RouteError, type ErrorCode } from './errors.js'
+export { actionSets, knownActions } from './cos-actions.js'
+export { allConditions, contentTypes, maxBytes, sourceIps } from './conditions.js'
+export { isAllowed, isPrefixAllowed, type PrefixRequest, type SimulatedRequest } from './simulator.js'
+export { auditGrant, type AuditOptions, type AuditReport, type AuditRow } from './audit.js'
+export { GRANT_LIMITS, type GrantFinding, type GrantRule } from './guard.js'
 export type {
-  AuthorizeHook, AuthorizeResult, CacheOptions, CamCondition, CamPolicy, CamStatement, CredentialsResponse,
+  AuthorizeHook, AuthorizeResult, CacheOptions, CacheStats, CacheStore, CamCondition, CamPolicy, CamStatement, CredentialsResponse,
   ErrorEvent, Grant, GrantStatement, IssueEvent, Logger, ScopeItem, StsClientLike, StsOptions, StsRouterOptions,
 } from './types.js'
