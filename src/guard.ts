@@ -93,14 +93,13 @@ export function checkCount(review: GrantReview, rule: GrantRule, where: string, 
 }
 
 /**
- * Whether `prefix` has the subject as a whole path segment. The part after the last `/` of a prefix ending
- * in `*` does not count: `uploads/alice*` also covers `uploads/alice2/`. An exact key's last segment counts
- * only if it IS the subject: `avatars/alice_m.jpg` is also user `alice_m`'s `avatars/<user>.jpg`.
+ * Whether `prefix` has the subject as a whole path segment. The last segment of a prefix ending in `*`
+ * never matches, since subjects cannot hold `*`: right, as `uploads/alice*` also covers `uploads/alice2/`.
+ * An exact key's last segment counts only if it IS the subject: `avatars/alice_m.jpg` is also user
+ * `alice_m`'s `avatars/<user>.jpg`.
  */
 export function holdsSubject(prefix: string, subject: string): boolean {
-  const segments = prefix.split('/')
-  if (prefix.endsWith('*')) segments.pop()
-  return segments.includes(subject)
+  return prefix.split('/').includes(subject)
 }
 
 /** What the planned statement must have for the write rule. */
