@@ -1,5 +1,5 @@
 // Validates and normalises createStsRouter's options once, at start-up, with errors that name the option and the fix.
-import type { AuthorizeHook, CacheOptions, ErrorEvent, IssueEvent, Logger, StsClientLike, StsRouterOptions } from './types.js'
+import type { AuthorizeHook, CacheOptions, ErrorEvent, IssueEvent, Logger, RateLimitLayerOptions, StsClientLike, StsRouterOptions } from './types.js'
 
 /** A configuration mistake, thrown by createStsRouter. `code` is stable: `ERR_COS_STS_<OPTION>`. */
 export class ConfigError extends Error {
@@ -26,6 +26,16 @@ export interface ResolvedStsOptions {
   timeoutMs: number
   roleArn: string | undefined
   client: StsClientLike | undefined
+  maxCallsPerSecond: number
+  maxConcurrency: number
+  maxQueue: number
+  maxRetries: number
+}
+
+/** Each rate-limit layer: off, or the express-rate-limit options given (defaults are filled in by rate-limit.ts). */
+export interface ResolvedRateLimit {
+  perIp: false | RateLimitLayerOptions
+  perSubject: false | RateLimitLayerOptions
 }
 
 export interface ResolvedOptions {
@@ -36,7 +46,7 @@ export interface ResolvedOptions {
   durationSeconds: number
   authorize: AuthorizeHook
   cache: false | CacheOptions
-  rateLimit: false | { perIp?: unknown; perSubject?: unknown }
+  rateLimit: false | ResolvedRateLimit
   sts: ResolvedStsOptions
   onIssue: ((event: IssueEvent) => void) | undefined
   onError: ((event: ErrorEvent) => void) | undefined
@@ -44,7 +54,15 @@ export interface ResolvedOptions {
 }
 
 const KNOWN_OPTIONS = ['secretId', 'secretKey', 'bucket', 'region', 'durationSeconds', 'authorize', 'cache', 'rateLimit', 'sts', 'onIssue', 'onError', 'logger'] as const
-const KNOWN_STS_OPTIONS = ['endpoint', 'protocol', 'region', 'timeoutMs', 'roleArn', 'client'] as const
+const KNOWN_STS_OPTIONS = ['endpoint', 'protocol', 'region', 'timeoutMs', 'roleArn', 'client', 'maxCallsPerSecond', 'maxConcurrency', 'maxQueue', 'maxRetries'] as const
+/** The options express-rate-limit 8 knows; anything else in a layer is a typo caught here, not silently ignored. */
+const KNOWN_RATE_LIMIT_OPTIONS = [
+  'windowMs', 'limit', 'max', 'message', 'statusCode', 'legacyHeaders', 'standardHeaders', 'identifier', 'retryAfter',
+  'requestPropertyName', 'skipFailedRequests', 'skipSuccessfulRequests', 'keyGenerator', 'ipv6Subnet', 'handler', 'skip',
+  'requestWasSuccessful', 'store', 'validate', 'passOnStoreError', 'logger',
+] as const
+/** STS documents 600 calls per second for GetFederationToken and for AssumeRole, per account. */
+export const STS_RATE_LIMIT = 600
 
 /** `BucketName-APPID`: lower-case letters, digits and hyphens, then the numeric APPID; at most 50 characters in all. */
 export const BUCKET_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-(\d{5,})$/
@@ -103,10 +121,7 @@ export function resolveOptions(options: StsRouterOptions, env: NodeJS.ProcessEnv
   if (cache !== false && (typeof cache !== 'object' || cache === null)) {
     throw new ConfigError('cache', 'must be false or an object { max, minRemainingSeconds, store }', 'pass cache: false to disable caching, or an options object')
   }
-  const rateLimit = options.rateLimit ?? {}
-  if (rateLimit !== false && (typeof rateLimit !== 'object' || rateLimit === null)) {
-    throw new ConfigError('rateLimit', 'must be false or an object { perIp, perSubject }', 'pass rateLimit: false to disable, or per-layer options')
-  }
+  const rateLimit = resolveRateLimit(options.rateLimit)
 
   return {
     secretId, secretKey, bucket, region, durationSeconds,
@@ -163,7 +178,73 @@ function resolveSts(sts: StsRouterOptions['sts'], region: string): ResolvedStsOp
   if (client !== undefined && (typeof client !== 'object' || client === null || typeof client.GetFederationToken !== 'function' || typeof client.AssumeRole !== 'function')) {
     throw new ConfigError('sts.client', 'must have GetFederationToken and AssumeRole methods', 'pass an instance of the SDK client, or leave it out')
   }
-  return { endpoint, protocol, region: stsRegion, timeoutMs, roleArn, client }
+  const maxCallsPerSecond = wholeNumber('sts.maxCallsPerSecond', sts.maxCallsPerSecond, 500, 1, STS_RATE_LIMIT,
+    `STS allows ${STS_RATE_LIMIT} calls/s per account, shared by every instance: give each of N instances about 500 / N`)
+  const maxConcurrency = wholeNumber('sts.maxConcurrency', sts.maxConcurrency, 50, 1, 1000, 'use a few dozen, e.g. 50')
+  const maxQueue = wholeNumber('sts.maxQueue', sts.maxQueue, 1000, 0, 100_000, 'use 0 to refuse at once when the budget is spent, or e.g. 1000')
+  const maxRetries = wholeNumber('sts.maxRetries', sts.maxRetries, 2, 0, 5, 'use 0 to never retry, or e.g. 2')
+  return { endpoint, protocol, region: stsRegion, timeoutMs, roleArn, client, maxCallsPerSecond, maxConcurrency, maxQueue, maxRetries }
+}
+
+function wholeNumber(option: string, value: unknown, fallback: number, min: number, max: number, fix: string): number {
+  if (value === undefined) return fallback
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value
+  throw new ConfigError(option, `must be a whole number from ${min} to ${max} (got ${describe(value)})`, fix)
+}
+
+function resolveRateLimit(rateLimit: StsRouterOptions['rateLimit']): false | ResolvedRateLimit {
+  if (rateLimit === false) return false
+  if (rateLimit === undefined) rateLimit = {}
+  if (typeof rateLimit !== 'object' || rateLimit === null || Array.isArray(rateLimit)) {
+    throw new ConfigError('rateLimit', 'must be false or an object { perIp, perSubject }', 'pass rateLimit: false to disable, or per-layer options')
+  }
+  rejectUnknown('rateLimit.', rateLimit, ['perIp', 'perSubject'])
+  const perIp = resolveRateLimitLayer('rateLimit.perIp', rateLimit.perIp)
+  const perSubject = resolveRateLimitLayer('rateLimit.perSubject', rateLimit.perSubject)
+  const ipStore = perIp === false ? undefined : perIp.store
+  const subjectStore = perSubject === false ? undefined : perSubject.store
+  if (ipStore !== undefined && ipStore === subjectStore) {
+    throw new ConfigError('rateLimit.perSubject.store', 'is the same store instance as rateLimit.perIp.store (express-rate-limit refuses one store for two limiters)',
+      "create one store per layer, e.g. two RedisStores with prefixes 'cos-sts:ip:' and 'cos-sts:subject:'")
+  }
+  const prefixOf = (store: unknown): unknown => (store !== null && typeof store === 'object' ? (store as { prefix?: unknown }).prefix : undefined)
+  if (ipStore !== undefined && subjectStore !== undefined && typeof prefixOf(ipStore) === 'string' && prefixOf(ipStore) === prefixOf(subjectStore)) {
+    throw new ConfigError('rateLimit.perSubject.store', `has the same key prefix as rateLimit.perIp.store (${describe(prefixOf(ipStore))}), so a subject that looks like an IP would share its count`,
+      "give each layer's store its own prefix, e.g. 'cos-sts:ip:' and 'cos-sts:subject:'")
+  }
+  return { perIp, perSubject }
+}
+
+function resolveRateLimitLayer(option: string, layer: unknown): false | RateLimitLayerOptions {
+  if (layer === false) return false
+  if (layer === undefined) return {}
+  if (typeof layer !== 'object' || layer === null || Array.isArray(layer)) {
+    throw new ConfigError(option, 'must be false or an object of express-rate-limit options', `pass ${option}: false to turn this layer off, or e.g. { limit: 100, windowMs: 60000 }`)
+  }
+  rejectUnknown(`${option}.`, layer, KNOWN_RATE_LIMIT_OPTIONS)
+  const given = layer as Record<string, unknown>
+  const limit = given['limit'] ?? given['max']
+  if (limit !== undefined && typeof limit !== 'function' && !(typeof limit === 'number' && Number.isInteger(limit) && limit >= 1)) {
+    throw new ConfigError(`${option}.limit`, `must be a whole number of requests >= 1 or a function (got ${describe(limit)})`, `use e.g. 100, or ${option}: false to turn the layer off`)
+  }
+  const windowMs = given['windowMs']
+  if (windowMs !== undefined && !(typeof windowMs === 'number' && Number.isInteger(windowMs) && windowMs >= 1000 && windowMs <= 2 ** 31 - 1)) {
+    throw new ConfigError(`${option}.windowMs`, `must be a whole number of milliseconds from 1000 to 2147483647 (got ${describe(windowMs)})`, 'use e.g. 60000 for a one-minute window')
+  }
+  const store = given['store']
+  if (store !== undefined) {
+    const methods = store !== null && typeof store === 'object' ? store as Record<string, unknown> : {}
+    if (!['increment', 'decrement', 'resetKey'].every((name) => typeof methods[name] === 'function')) {
+      throw new ConfigError(`${option}.store`, 'must be an express-rate-limit store (increment, decrement and resetKey methods)',
+        "pass e.g. new RedisStore({ sendCommand: (command, ...args) => client.call(command, ...args), prefix: 'cos-sts:ip:' })")
+    }
+  }
+  for (const flag of ['passOnStoreError', 'skipFailedRequests', 'skipSuccessfulRequests', 'legacyHeaders'] as const) {
+    if (given[flag] !== undefined && typeof given[flag] !== 'boolean') {
+      throw new ConfigError(`${option}.${flag}`, `must be true or false (got ${describe(given[flag])})`, `pass a boolean or leave ${flag} out`)
+    }
+  }
+  return { ...given } as RateLimitLayerOptions
 }
 
 function rejectUnknown(path: string, given: object, known: readonly string[]): void {

@@ -6,6 +6,7 @@ import { resolveOptions, type ResolvedOptions } from './options.js'
 import { onceWarner } from './guard.js'
 import { buildPolicy, planGrant, type GrantPlan } from './policy.js'
 import { credentialsBody, issueEvent } from './response.js'
+import { createRateLimitLayers } from './rate-limit.js'
 import { narrowPlan, parseRequestedScope } from './scope.js'
 import { createStsCaller } from './sts.js'
 import type { ErrorEvent, StsRouterOptions } from './types.js'
@@ -23,6 +24,10 @@ export type StsRouter = Router
 export function createStsRouter(options: StsRouterOptions): StsRouter {
   const resolved = resolveOptions(options)
   const callSts = createStsCaller(resolved)
+  // Per IP before anything else (floods never reach authorize or the body parser); per subject once the grant names one.
+  const rateLimits = createRateLimitLayers(resolved, (res) => state(res).plan?.subject)
+  const perIp = rateLimits.perIp ? [rateLimits.perIp] : []
+  const perSubject = rateLimits.perSubject ? [rateLimits.perSubject] : []
   const assumeRole = resolved.sts.roleArn !== undefined
   // A deliberate shared write prefix is logged once per statement content, not on every request.
   const onWarning = onceWarner(resolved.logger)
@@ -56,8 +61,8 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
   router.use(noStore)
   router.route('/')
     .head(methodNotAllowed)
-    .get(authorizeStep, issueStep)
-    .post(requireJsonBody, express.json({ limit: BODY_LIMIT }), authorizeStep, issueStep)
+    .get(...perIp, authorizeStep, ...perSubject, issueStep)
+    .post(...perIp, requireJsonBody, express.json({ limit: BODY_LIMIT }), authorizeStep, ...perSubject, issueStep)
     .all(methodNotAllowed)
   router.use(errorHandler(resolved))
   return router

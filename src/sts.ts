@@ -1,8 +1,10 @@
-// STS calls: GetFederationToken or AssumeRole through the official SDK, bounded by a deadline, errors mapped to the contract.
+// STS calls: GetFederationToken or AssumeRole through the official SDK, within the call budget, retried, bounded by one deadline, errors mapped to the contract.
 import http from 'node:http'
 import { sts as stsServices } from 'tencentcloud-sdk-nodejs-sts'
 import { RouteError } from './errors.js'
 import type { ResolvedOptions } from './options.js'
+import { BudgetExhausted, createCallBudget } from './sts-budget.js'
+import { withRetries } from './sts-retry.js'
 import type { CamPolicy, StsAnswer, StsClientLike } from './types.js'
 
 /** What one STS call asks for. */
@@ -43,15 +45,40 @@ export function createStsCaller(options: Pick<ResolvedOptions, 'secretId' | 'sec
     },
   }) as unknown as StsClientLike
 
+  const budget = createCallBudget({ maxCalls: sts.maxCallsPerSecond, windowMs: STS_WINDOW_MS, maxConcurrency: sts.maxConcurrency, maxQueue: sts.maxQueue })
+  // Starting an attempt with only a few ms left would spend a budget slot on a certain 504.
+  const reserveMs = Math.min(1000, Math.floor(sts.timeoutMs / 4))
+
   return async (request) => {
+    const deadline = Date.now() + sts.timeoutMs
     const policy = encodeURIComponent(JSON.stringify(request.policy))
-    const call = sts.roleArn === undefined
-      ? client.GetFederationToken({ Name: federationName(request.subject), Policy: policy, DurationSeconds: request.durationSeconds })
-      : client.AssumeRole({ RoleArn: sts.roleArn, RoleSessionName: roleSessionName(request.subject), Policy: policy, DurationSeconds: request.durationSeconds })
-    const answer = await withDeadline(call, sts.timeoutMs)
+    // Every attempt, retries included, is an STS call: each takes a budget slot until the SDK call settles
+    // (the SDK's reqTimeout sees to that; the timer covers an injected client that never settles).
+    const attempt = async (): Promise<StsAnswer> => {
+      const slot = await budget.acquire(deadline - reserveMs)
+      const guard = setTimeout(slot, sts.timeoutMs + 1000)
+      const release = () => {
+        clearTimeout(guard)
+        slot()
+      }
+      try {
+        const call = sts.roleArn === undefined
+          ? client.GetFederationToken({ Name: federationName(request.subject), Policy: policy, DurationSeconds: request.durationSeconds })
+          : client.AssumeRole({ RoleArn: sts.roleArn, RoleSessionName: roleSessionName(request.subject), Policy: policy, DurationSeconds: request.durationSeconds })
+        call.then(release, release)
+        return await call
+      } catch (error) {
+        release()
+        throw error
+      }
+    }
+    const answer = await withDeadline(withRetries(attempt, { maxRetries: sts.maxRetries, deadline, reserveMs }), deadline)
     return toIssuedKey(answer, request.durationSeconds)
   }
 }
+
+/** STS's limit is per second; the budget counts each call until a second after its answer, so delays on the way cannot bunch calls up at STS. */
+export const STS_WINDOW_MS = 1000
 
 function isLoopback(endpoint: string): boolean {
   const host = endpoint.replace(/:\d+$/, '')
@@ -69,11 +96,11 @@ export function federationName(subject: string): string {
   return roleSessionName(subject).slice(0, 32)
 }
 
-/** Races the SDK call against the deadline; a late answer is ignored (its rejection is swallowed, never unhandled). */
-async function withDeadline(call: Promise<StsAnswer>, timeoutMs: number): Promise<StsAnswer> {
+/** Races the attempts against the deadline; a late answer is ignored (its rejection is swallowed, never unhandled). */
+async function withDeadline(call: Promise<StsAnswer>, deadlineAt: number): Promise<StsAnswer> {
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RouteError(504, 'StsTimeout', 'STS did not answer in time; try again.')), timeoutMs)
+    timer = setTimeout(() => reject(new RouteError(504, 'StsTimeout', 'STS did not answer in time; try again.')), deadlineAt - Date.now())
   })
   call.catch(() => undefined)
   try {
@@ -88,6 +115,13 @@ async function withDeadline(call: Promise<StsAnswer>, timeoutMs: number): Promis
 /** Every way an STS call can fail, as the contract's error. STS's own code and RequestId go to onError only. */
 export function stsFailure(error: unknown): RouteError {
   if (error instanceof RouteError) return error
+  if (error instanceof BudgetExhausted) {
+    // Our own budget said no before STS was asked: the same answer as STS throttling, so clients back off alike.
+    return new RouteError(503, 'StsThrottled', 'Too many credential requests right now; try again shortly.', {
+      cause: { name: error.name, message: error.message, reason: error.reason },
+      retryAfter: Math.max(1, Math.ceil(error.retryAfterMs / 1000)),
+    })
+  }
   const { code, requestId, httpCode, type, message } = (error ?? {}) as { code?: unknown; requestId?: unknown; httpCode?: unknown; type?: unknown; message?: unknown }
   const details = {
     cause: summarise(error),

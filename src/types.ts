@@ -1,5 +1,6 @@
 // Every public type of the package, documented where it is declared.
 import type { Request } from 'express'
+import type { Options as RateLimitMiddlewareOptions } from 'express-rate-limit'
 
 /** A CAM condition block: operator → condition key → value or values. */
 export type CamCondition = Record<string, Record<string, string | number | boolean | Array<string | number>>>
@@ -105,6 +106,30 @@ export interface StsOptions {
   roleArn?: string
   /** Use this client instead of building the SDK's one. */
   client?: StsClientLike
+  /**
+   * Most STS calls started in any one second by this router, retries included (default 500, at most 600).
+   * STS allows 600/s per action per account, shared by every instance and every other app on the account:
+   * with N instances give each about 500 / N. Calls over the budget wait in a queue, within `timeoutMs`.
+   */
+  maxCallsPerSecond?: number
+  /** Most STS calls in flight at once (default 50: at STS's usual ~100 ms a call, that sustains the 500/s budget). */
+  maxConcurrency?: number
+  /** Most requests waiting for a budget slot (default 1000, 0: none wait); past it the answer is 503 StsThrottled at once. */
+  maxQueue?: number
+  /** Retries of RequestLimitExceeded, InternalError, HTTP 5xx and failed connections, with jittered backoff, within `timeoutMs` (default 2, at most 5). */
+  maxRetries?: number
+}
+
+/**
+ * One rate-limit layer: any express-rate-limit option (`limit`, `windowMs`, `store`, `passOnStoreError`, …).
+ * The router's defaults (README, "Rate limits") fill in what is left out. A `store` serves one layer only.
+ */
+export type RateLimitLayerOptions = Partial<RateLimitMiddlewareOptions>
+
+/** `perIp` runs before `authorize` (keyed by IP, IPv6 by /56 subnet); `perSubject` after it (keyed by the grant's subject). `false` turns a layer off. */
+export interface RateLimitOptions {
+  perIp?: false | RateLimitLayerOptions
+  perSubject?: false | RateLimitLayerOptions
 }
 
 /** Event given to `onIssue` after every 200. Carries no secret. */
@@ -154,7 +179,8 @@ export interface StsRouterOptions {
   /** The app's hook: who is asking and what may they do. */
   authorize: AuthorizeHook
   cache?: false | CacheOptions
-  rateLimit?: false | { perIp?: unknown; perSubject?: unknown }
+  /** Two express-rate-limit layers, on by default; `false` turns both off. */
+  rateLimit?: false | RateLimitOptions
   sts?: StsOptions
   onIssue?: (event: IssueEvent) => void
   onError?: (event: ErrorEvent) => void

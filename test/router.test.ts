@@ -254,10 +254,13 @@ describe('router: errors', () => {
     assert.equal(fixture.errors[0]!.subject, 'alice')
   })
 
-  it('503 StsThrottled with Retry-After when STS answers RequestLimitExceeded', async () => {
+  it('503 StsThrottled with Retry-After when STS keeps answering RequestLimitExceeded through every retry', async () => {
     fixture.sts.fail({ kind: 'error', code: 'RequestLimitExceeded' })
     const res = await expectError(503, 'StsThrottled')
     assert.ok(Number(res.headers['retry-after']) >= 1)
+    // The first attempt and the default 2 retries, each refused by STS.
+    assert.deepEqual(fixture.sts.calls.map((call) => call.outcome), ['RequestLimitExceeded', 'RequestLimitExceeded', 'RequestLimitExceeded'])
+    assert.equal(fixture.errors[0]!.stsCode, 'RequestLimitExceeded')
   })
 
   it('502 StsError on HTTP 500, a malformed body or a reset connection', async () => {

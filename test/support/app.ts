@@ -53,6 +53,8 @@ export async function startFixture(options: FixtureOptions = {}, stsOptions: Par
     logger,
     onIssue: (event) => { issues.push(event); scanForSecret('onIssue', JSON.stringify(event)) },
     onError: (event) => { errors.push(event); scanForSecret('onError', JSON.stringify(event, replacer)) },
+    // Suites send many requests from one address; the rate-limit suites turn the layers on themselves.
+    rateLimit: false,
     ...rest,
     sts: { endpoint: sts.endpoint, protocol: sts.protocol, timeoutMs: 2000, ...rest.sts },
   })
