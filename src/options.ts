@@ -1,5 +1,5 @@
 // Validates and normalises createStsRouter's options once, at start-up, with errors that name the option and the fix.
-import type { AuthorizeHook, CacheOptions, ErrorEvent, IssueEvent, Logger, RateLimitLayerOptions, StsClientLike, StsRouterOptions } from './types.js'
+import type { AuthorizeHook, CacheStore, ErrorEvent, IssueEvent, Logger, RateLimitLayerOptions, StsClientLike, StsRouterOptions } from './types.js'
 
 /** A configuration mistake, thrown by createStsRouter. `code` is stable: `ERR_COS_STS_<OPTION>`. */
 export class ConfigError extends Error {
@@ -38,6 +38,13 @@ export interface ResolvedRateLimit {
   perSubject: false | RateLimitLayerOptions
 }
 
+/** The key cache's settings with defaults filled in (see CacheOptions for why these defaults). */
+export interface ResolvedCacheOptions {
+  max: number
+  minRemainingSeconds: number
+  store: CacheStore | undefined
+}
+
 export interface ResolvedOptions {
   secretId: string
   secretKey: string
@@ -45,7 +52,7 @@ export interface ResolvedOptions {
   region: string
   durationSeconds: number
   authorize: AuthorizeHook
-  cache: false | CacheOptions
+  cache: false | ResolvedCacheOptions
   rateLimit: false | ResolvedRateLimit
   sts: ResolvedStsOptions
   onIssue: ((event: IssueEvent) => void) | undefined
@@ -117,10 +124,7 @@ export function resolveOptions(options: StsRouterOptions, env: NodeJS.ProcessEnv
     throw new ConfigError('logger', 'must have warn() and error() methods', 'pass console, a pino/winston logger, or leave logger out')
   }
 
-  const cache = options.cache ?? {}
-  if (cache !== false && (typeof cache !== 'object' || cache === null)) {
-    throw new ConfigError('cache', 'must be false or an object { max, minRemainingSeconds, store }', 'pass cache: false to disable caching, or an options object')
-  }
+  const cache = resolveCache(options.cache, durationSeconds)
   const rateLimit = resolveRateLimit(options.rateLimit)
 
   return {
@@ -245,6 +249,30 @@ function resolveRateLimitLayer(option: string, layer: unknown): false | RateLimi
     }
   }
   return { ...given } as RateLimitLayerOptions
+}
+
+const KNOWN_CACHE_OPTIONS = ['max', 'minRemainingSeconds', 'store'] as const
+export const CACHE_DEFAULTS = { max: 10_000, minRemainingSeconds: 300 } as const
+
+function resolveCache(cache: StsRouterOptions['cache'], durationSeconds: number): false | ResolvedCacheOptions {
+  if (cache === false) return false
+  if (cache === undefined) cache = {}
+  if (typeof cache !== 'object' || cache === null) {
+    throw new ConfigError('cache', 'must be false or an object { max, minRemainingSeconds, store }', 'pass cache: false to disable caching, or an options object')
+  }
+  rejectUnknown('cache.', cache, KNOWN_CACHE_OPTIONS)
+  const max = wholeNumber('cache.max', cache.max, CACHE_DEFAULTS.max, 1, 10_000_000, 'use the number of users active within one key lifetime, e.g. 10000')
+  const minRemainingSeconds = wholeNumber('cache.minRemainingSeconds', cache.minRemainingSeconds, CACHE_DEFAULTS.minRemainingSeconds, 0, DURATION_LIMITS.federationMax,
+    'use a few minutes, e.g. 300: cos-js-sdk-v5 refetches below 60 s')
+  if (minRemainingSeconds >= durationSeconds) {
+    throw new ConfigError('cache.minRemainingSeconds', `must be below durationSeconds (${minRemainingSeconds} >= ${durationSeconds}), or no key could ever be served from the cache`,
+      `lower it well under ${durationSeconds}, e.g. 300`)
+  }
+  const store = cache.store
+  if (store !== undefined && (typeof store !== 'object' || store === null || !['get', 'set', 'deleteIfValue'].every((method) => typeof (store as unknown as Record<string, unknown>)[method] === 'function'))) {
+    throw new ConfigError('cache.store', 'must be a cache store with get, set and deleteIfValue methods', "pass createRedisCacheStore({ client }) from 'express-cos-sts/redis', or leave it out")
+  }
+  return { max, minRemainingSeconds, store }
 }
 
 function rejectUnknown(path: string, given: object, known: readonly string[]): void {

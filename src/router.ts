@@ -1,6 +1,7 @@
 // createStsRouter: wires the request's steps (rate limit → authorize → scope → policy → cache → STS → response), nothing else.
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express'
 import { authorizeRequest } from './authorize.js'
+import { keyCacheFor } from './cache.js'
 import { RouteError, sendError } from './errors.js'
 import { resolveOptions, type ResolvedOptions } from './options.js'
 import { onceWarner } from './guard.js'
@@ -9,7 +10,7 @@ import { credentialsBody, issueEvent } from './response.js'
 import { createRateLimitLayers } from './rate-limit.js'
 import { narrowPlan, parseRequestedScope } from './scope.js'
 import { createStsCaller } from './sts.js'
-import type { ErrorEvent, StsRouterOptions } from './types.js'
+import type { CacheStats, ErrorEvent, StsRouterOptions } from './types.js'
 
 /** Largest POST body accepted: a full 50-item scope fits in a few kB. */
 export const BODY_LIMIT = '16kb'
@@ -19,11 +20,18 @@ interface RouteState {
   plan?: GrantPlan
 }
 
-export type StsRouter = Router
+/** The Express router, plus the key cache's controls. */
+export type StsRouter = Router & {
+  /** Drops every cached key of `subject` (logout, role change), in the shared store too; resolves false if the store could not be told (logged). */
+  invalidate(subject: string): Promise<boolean>
+  /** The cache's counters: hits, misses, joined in-flight calls, STS calls, errors, store errors, entries. */
+  cacheStats(): CacheStats
+}
 
 export function createStsRouter(options: StsRouterOptions): StsRouter {
   const resolved = resolveOptions(options)
   const callSts = createStsCaller(resolved)
+  const cache = keyCacheFor(resolved)
   // Per IP before anything else (floods never reach authorize or the body parser); per subject once the grant names one.
   const rateLimits = createRateLimitLayers(resolved, (res) => state(res).plan?.subject)
   const perIp = rateLimits.perIp ? [rateLimits.perIp] : []
@@ -49,9 +57,10 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
       const requested = req.method === 'POST' ? parseRequestedScope(req.body) : undefined
       const plan = requested === undefined ? granted : narrowPlan(granted, requested)
       const policy = buildPolicy(plan)
-      const key = await callSts({ subject: plan.subject, policy, durationSeconds: plan.durationSeconds })
+      const scope = { subject: plan.subject, bucket: plan.bucket, region: plan.region, policy, durationSeconds: plan.durationSeconds }
+      const { key, cached } = await cache.issue(scope, () => callSts({ subject: plan.subject, policy, durationSeconds: plan.durationSeconds }))
       res.status(200).json(credentialsBody(key, plan))
-      notify(resolved, () => resolved.onIssue?.(issueEvent(key, plan, false)))
+      notify(resolved, () => resolved.onIssue?.(issueEvent(key, plan, cached)))
     } catch (error) {
       next(error)
     }
@@ -65,7 +74,7 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
     .post(...perIp, requireJsonBody, express.json({ limit: BODY_LIMIT }), authorizeStep, ...perSubject, issueStep)
     .all(methodNotAllowed)
   router.use(errorHandler(resolved))
-  return router
+  return Object.assign(router, { invalidate: (subject: string) => cache.invalidate(subject), cacheStats: () => cache.stats() })
 }
 
 function state(res: Response): RouteState {

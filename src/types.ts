@@ -156,13 +156,58 @@ export interface ErrorEvent {
   cause?: unknown
 }
 
+/**
+ * The per-scope key cache. A scope is { subject, bucket, region, the exact policy, duration, STS mode }:
+ * one STS call per scope per key lifetime, however many requests come. Failures are never cached.
+ */
 export interface CacheOptions {
-  /** Most scopes kept in process. */
+  /**
+   * Most scopes kept in process (default 10000), least recently used dropped first. Worst case about 6.5 kB
+   * a scope (STS documents tokens up to 4096 bytes and ids/keys up to 1024; larger keys are served, never
+   * cached): 10000 scopes ≤ 65 MB. With a `store`, keys live in the store and only calls in flight stay in process.
+   */
   max?: number
-  /** A cached key is served only while it has at least this many seconds left. */
+  /**
+   * A cached key is served only while it has at least this many seconds left (default 300, must be below
+   * `durationSeconds`). cos-js-sdk-v5 refetches below 60 s; 300 leaves an upload minutes to finish.
+   */
   minRemainingSeconds?: number
-  /** A shared store (e.g. `createRedisCacheStore`) for several instances. */
-  store?: unknown
+  /** A shared store (e.g. `createRedisCacheStore` from `express-cos-sts/redis`) so several instances share keys. */
+  store?: CacheStore
+}
+
+/**
+ * Where several instances share cached keys. It only ever sees names made of keyed digests and values sealed
+ * with AES-256-GCM (key derived from the permanent secret): never a subject or a temporary key in clear.
+ * Any method may reject or hang: the router bounds each call to 200 ms and then calls STS itself.
+ */
+export interface CacheStore {
+  /** The values of `keys`, in order; `null` or `undefined` where a key is missing. One round trip where possible. */
+  get(keys: string[]): Promise<Array<string | null | undefined>>
+  /** Stores `value` under `key` for `ttlMs`; with `onlyIfAbsent`, only when `key` is free. Resolves whether it stored. */
+  set(key: string, value: string, ttlMs: number, onlyIfAbsent?: boolean): Promise<boolean>
+  /** Deletes `key` only while it still holds `value` (an instance releasing the fill lock it took). */
+  deleteIfValue(key: string, value: string): Promise<void>
+}
+
+/** The cache's counters since the router was created (`router.cacheStats()`). */
+export interface CacheStats {
+  /** Requests answered with a cached key (in process or from the store) without waiting for STS. */
+  hits: number
+  /** Requests that found no usable key and started an STS call. */
+  misses: number
+  /** Requests that joined a call already in flight for the same scope (in this process, or another instance's through the store). */
+  joined: number
+  /** STS calls made (successful or not). */
+  stsCalls: number
+  /** STS calls that failed; their errors went to every request waiting on them and nothing was cached. */
+  errors: number
+  /** Store operations that failed or timed out; each such request called STS instead. */
+  storeErrors: number
+  /** Keys cached in process now (at most `cache.max`). */
+  entries: number
+  /** STS calls in flight now. */
+  inFlight: number
 }
 
 export interface StsRouterOptions {

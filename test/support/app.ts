@@ -55,6 +55,8 @@ export async function startFixture(options: FixtureOptions = {}, stsOptions: Par
     onError: (event) => { errors.push(event); scanForSecret('onError', JSON.stringify(event, replacer)) },
     // Suites send many requests from one address; the rate-limit suites turn the layers on themselves.
     rateLimit: false,
+    // Suites count STS calls per request; the cache suites turn the cache on themselves.
+    cache: false,
     ...rest,
     sts: { endpoint: sts.endpoint, protocol: sts.protocol, timeoutMs: 2000, ...rest.sts },
   })

@@ -1,0 +1,61 @@
+// The Redis cache store (`express-cos-sts/redis`): lets several instances share sealed keys and fill locks through the app's ioredis client.
+import { ConfigError } from './options.js'
+import type { CacheStore } from './types.js'
+
+/** The part of an ioredis client (`Redis` or `Cluster`) the store uses; the app's own client is passed in, never created here. */
+export interface RedisClientLike {
+  /** ioredis's connection state; the store answers only while it is `'ready'`. */
+  status: string
+  call(command: string, args: Array<string | number>): Promise<unknown>
+}
+
+export interface RedisCacheStoreOptions {
+  /** A connected ioredis client the app already has. */
+  client: RedisClientLike
+  /** Put before every key (default `cos-sts:`): give each app sharing a Redis its own. */
+  prefix?: string
+}
+
+export type { CacheStore } from './types.js'
+
+const DEFAULT_PREFIX = 'cos-sts:'
+// Deletes the lock only if this instance still holds it, in one atomic step.
+const DELETE_IF_VALUE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+/**
+ * A `cache.store` on Redis. It fails at once while the client is not ready (ioredis would queue the command
+ * for seconds), and the router bounds every call, so a Redis outage costs STS calls, never failed requests.
+ */
+export function createRedisCacheStore(options: RedisCacheStoreOptions): CacheStore {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('redis', 'needs an options object', 'call createRedisCacheStore({ client }) with your ioredis client')
+  }
+  const { client, prefix = DEFAULT_PREFIX } = options
+  if (client === null || typeof client !== 'object' || typeof client.call !== 'function' || typeof client.status !== 'string') {
+    throw new ConfigError('redis.client', 'must be an ioredis client (Redis or Cluster)', "pass the app's client: createRedisCacheStore({ client: new Redis(process.env.REDIS_URL) })")
+  }
+  if (typeof prefix !== 'string' || prefix.length > 100) {
+    throw new ConfigError('redis.prefix', 'must be a string of at most 100 characters', "use a short name such as 'cos-sts:' or 'myapp:cos-sts:'")
+  }
+
+  const send = async (command: string, args: Array<string | number>): Promise<unknown> => {
+    if (client.status !== 'ready') throw new Error(`the Redis client is ${client.status}, not ready`)
+    return client.call(command, args)
+  }
+
+  return {
+    async get(keys) {
+      const values = await send('MGET', keys.map((key) => prefix + key))
+      if (!Array.isArray(values)) throw new Error('MGET did not answer with a list')
+      return values.map((value: unknown) => (typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : null))
+    },
+    async set(key, value, ttlMs, onlyIfAbsent = false) {
+      const args: Array<string | number> = [prefix + key, value, 'PX', Math.max(1, Math.ceil(ttlMs))]
+      if (onlyIfAbsent) args.push('NX')
+      return (await send('SET', args)) === 'OK'
+    },
+    async deleteIfValue(key, value) {
+      await send('EVAL', [DELETE_IF_VALUE, 1, prefix + key, value])
+    },
+  }
+}
