@@ -188,7 +188,7 @@ const REMEMBERED_WARNINGS = 1000
 export function onceWarner(logger: Logger): (finding: GrantFinding) => void {
   const seen = new LRUCache<string, true>({ max: REMEMBERED_WARNINGS })
   return (finding) => {
-    const key = JSON.stringify([finding.rule, finding.actions ?? [], finding.prefix ?? '', finding.statement])
+    const key = JSON.stringify([finding.rule, finding.actions ?? [], finding.prefix ?? ''])
     if (seen.has(key)) return
     seen.set(key, true)
     logger.warn(`express-cos-sts: ${finding.message} (rule: ${finding.rule}). ${finding.fix}`, {

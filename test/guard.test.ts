@@ -300,17 +300,19 @@ describe('guard: the write rule', () => {
 describe('guard: shared write prefixes warn once', () => {
   let fixture: Fixture
   before(async () => {
-    fixture = await storyFixture((user) => ({
-      subject: user,
-      statements: [
+    // The shared statement comes first for alice and second for bob: same content, one warning.
+    fixture = await storyFixture((user) => {
+      const statements = [
         { actions: ['name/cos:PutObject'], prefixes: ['app/guestbook/*'], shared: true },
         { actions: ['name/cos:PutObject'], prefixes: [`uploads/${user}/*`] },
-      ],
-    }))
+      ]
+      return { subject: user, statements: user === 'alice' ? statements : statements.reverse() }
+    })
   })
   after(() => fixture.close())
 
   it('logs one warning across many requests and users, and still serves every request', async () => {
+    await request(fixture.app).get('/creds').set('x-user', 'alice').expect(200)
     for (let i = 0; i < 12; i++) {
       await request(fixture.app).get('/creds').set('x-user', i % 2 === 0 ? 'alice' : 'bob').expect(200)
     }
