@@ -49,6 +49,7 @@ export interface LocalCos {
 }
 
 const MiB = 1024 * 1024
+const MAX_RECORDED = 10_000 // requests kept for inspection; a long demo session must not grow without bound
 const EXPOSED_HEADERS = 'ETag, Content-Length, x-cos-request-id, x-cos-hash-crc64ecma'
 // cos-nodejs-sdk-v5 with `Ip` keeps COS's own host name, so the bucket and region come from it.
 const BUCKET_HOST = /^([a-z0-9][a-z0-9-]*-\d+)\.cos\.([a-z0-9-]+)\.myqcloud\.com(?::\d+)?$/
@@ -167,6 +168,19 @@ export async function startLocalCos(options: LocalCosOptions): Promise<LocalCos>
     })
   }
 
+  /** A refused request's body is read and dropped, so the client sees the answer rather than a reset; past the limit the socket is cut. */
+  function discardBody(req: IncomingMessage, res: ServerResponse): void {
+    if (req.readableEnded) return
+    if (Number(header(req, 'content-length') ?? 0) > maxBodyBytes) res.setHeader('Connection', 'close')
+    let drained = 0
+    req.removeAllListeners('data')
+    req.on('data', (chunk: Buffer) => {
+      drained += chunk.length
+      if (drained > maxBodyBytes) req.socket.destroy()
+    })
+    req.resume()
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomBytes(16).toString('hex')
     if (req.method === 'OPTIONS') {
@@ -175,6 +189,7 @@ export async function startLocalCos(options: LocalCosOptions): Promise<LocalCos>
     }
     const record: LocalCosRequest = { method: req.method ?? '', key: '', operation: undefined, status: 0 }
     requests.push(record)
+    if (requests.length > MAX_RECORDED) requests.shift()
     let reply: CosReply
     try {
       reply = await answer(req, requestId, record)
@@ -183,15 +198,7 @@ export async function startLocalCos(options: LocalCosOptions): Promise<LocalCos>
       if (!(thrown instanceof CosError)) console.error('local COS:', thrown)
       record.code = error.code
       reply = { status: error.status, headers: { 'Content-Type': 'application/xml' }, body: errorDocument(error, `${options.bucket}/${record.key}`, requestId) }
-      // Whatever body is still coming is read and dropped up to the limit, so the client sees this answer and not a reset.
-      if (!req.readableEnded) {
-        let drained = 0
-        req.on('data', (chunk: Buffer) => {
-          drained += chunk.length
-          if (drained > maxBodyBytes) req.socket.destroy()
-        })
-        res.setHeader('Connection', 'close')
-      }
+      discardBody(req, res)
     }
     record.status = reply.status
     const body = req.method === 'HEAD' ? undefined : reply.body
