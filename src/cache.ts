@@ -158,9 +158,9 @@ function uncachedIssuer(): KeyCache {
         inFlight--
       }
     },
-    async invalidate(subject) {
-      if (typeof subject !== 'string' || subject === '') throw new TypeError('router.invalidate(subject) needs the subject string that authorize returned')
-      return true
+    invalidate(subject) {
+      if (typeof subject !== 'string' || subject === '') return Promise.reject(new TypeError('router.invalidate(subject) needs the subject string that authorize returned'))
+      return Promise.resolve(true)
     },
     stats: () => ({ ...counters, entries: 0, inFlight }),
   }
