@@ -128,7 +128,7 @@ export function checkWrites(review: GrantReview, subject: string, where: string,
         actions: writes,
         prefix,
         message: `${where} lets every user ${listed} on '${prefix}' (shared: true), so any user can overwrite or delete what others put there`,
-        fix: `keep shared: true only for a folder every user is meant to write; otherwise give each user their own, e.g. '${ownPrefix(prefix, subject)}'`,
+        fix: `keep shared: true only for a folder every user is meant to write; otherwise give each user their own, e.g. '${ownPrefix(prefix, '<subject>')}'`,
       })
       continue
     }
@@ -146,7 +146,7 @@ export function checkWrites(review: GrantReview, subject: string, where: string,
   }
 }
 
-/** A per-user version of `prefix` to suggest: `app/avatar/*` → `app/avatar/alice/*`, `avatars/alice.jpg` → `avatars/alice/avatar.jpg`. */
+/** A per-user version of `prefix` to suggest: `app/avatar/*` → `app/avatar/alice/*`, `app/avatar/alice.jpg` → `app/avatar/alice/avatar.jpg`. */
 function ownPrefix(prefix: string, subject: string): string {
   const slash = prefix.lastIndexOf('/')
   const folder = prefix.slice(0, slash + 1)
