@@ -248,7 +248,7 @@ function resolveRateLimitLayer(option: string, layer: unknown): false | RateLimi
       throw new ConfigError(`${option}.${flag}`, `must be true or false (got ${describe(given[flag])})`, `pass a boolean or leave ${flag} out`)
     }
   }
-  return { ...given } as RateLimitLayerOptions
+  return { ...given }
 }
 
 const KNOWN_CACHE_OPTIONS = ['max', 'minRemainingSeconds', 'store'] as const

@@ -1,0 +1,249 @@
+// The two rate-limit layers through real Express: exact limits, standard headers, the contract's 429, IPv6 subnets, trust proxy, store failures, configuration.
+import assert from 'node:assert/strict'
+import type { Server } from 'node:http'
+import { MemoryStore, type Store } from 'express-rate-limit'
+import request from 'supertest'
+import { createStsRouter, ConfigError } from '../src/index.js'
+import { RATE_LIMIT_DEFAULTS } from '../src/rate-limit.js'
+import type { StsRouterOptions } from '../src/types.js'
+import { startFixture, type Fixture, type FixtureOptions } from './support/app.js'
+import { TEST_BUCKET, TEST_REGION, TEST_SECRET_ID, TEST_SECRET_KEY } from './support/keys.js'
+
+/** A fixture listening once, so hundreds of requests share one server. */
+async function limited(options: FixtureOptions): Promise<Fixture & { server: Server; stop(): Promise<void> }> {
+  const fixture = await startFixture(options)
+  const server = fixture.app.listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  return { ...fixture, server, stop: async () => { server.close(); await fixture.close() } }
+}
+
+async function expectTooMany(res: request.Response): Promise<void> {
+  assert.equal(res.status, 429)
+  assert.match(res.headers['content-type'] ?? '', /application\/json/)
+  assert.equal(res.headers['cache-control'], 'no-store')
+  assert.deepEqual(res.body, { error: { code: 'TooManyRequests', message: res.body.error.message } })
+  assert.ok(res.body.error.message.length > 0)
+  const retryAfter = Number(res.headers['retry-after'])
+  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After ${res.headers['retry-after']}`)
+}
+
+describe('rate-limit: limits are exact at the boundary', () => {
+  it(`per IP by default: ${RATE_LIMIT_DEFAULTS.perIp.limit} requests a minute pass (even refused ones), the next is 429, and authorize is not called for it`, async () => {
+    let authorizeCalls = 0
+    const fixture = await limited({ rateLimit: {}, authorize: () => { authorizeCalls++; return null } })
+    try {
+      for (let i = 0; i < RATE_LIMIT_DEFAULTS.perIp.limit; i++) await request(fixture.server).get('/creds').expect(401)
+      await expectTooMany(await request(fixture.server).get('/creds'))
+      assert.equal(authorizeCalls, RATE_LIMIT_DEFAULTS.perIp.limit)
+      assert.deepEqual(fixture.errors.at(-1), { status: 429, code: 'TooManyRequests', message: fixture.errors.at(-1)!.message })
+    } finally {
+      await fixture.stop()
+    }
+  })
+
+  it(`per subject by default: ${RATE_LIMIT_DEFAULTS.perSubject.limit} keys a minute, the next is 429 without an STS call; other subjects carry on`, async () => {
+    const fixture = await limited({ rateLimit: {} })
+    try {
+      for (let i = 0; i < RATE_LIMIT_DEFAULTS.perSubject.limit; i++) await request(fixture.server).get('/creds').set('x-user', 'alice').expect(200)
+      await expectTooMany(await request(fixture.server).get('/creds').set('x-user', 'alice'))
+      assert.equal(fixture.sts.calls.length, RATE_LIMIT_DEFAULTS.perSubject.limit)
+      assert.equal(fixture.errors.at(-1)?.subject, 'alice')
+      await request(fixture.server).get('/creds').set('x-user', 'bob').expect(200)
+      assert.ok(!fixture.logger.lines.some((line) => line.level === 'error'), 'a 429 is not a server error')
+    } finally {
+      await fixture.stop()
+    }
+  })
+
+  it('configured limits: per IP counts every request from the address, per subject only authorized ones', async () => {
+    const fixture = await limited({ rateLimit: { perIp: { limit: 6 }, perSubject: { limit: 3 } } })
+    try {
+      await request(fixture.server).get('/creds').expect(401) // counts for the IP, not for any subject
+      for (let i = 0; i < 3; i++) await request(fixture.server).get('/creds').set('x-user', 'alice').expect(200)
+      await expectTooMany(await request(fixture.server).get('/creds').set('x-user', 'alice'))
+      await request(fixture.server).get('/creds').set('x-user', 'bob').expect(200) // the IP's 6th
+      await expectTooMany(await request(fixture.server).get('/creds').set('x-user', 'carol')) // the IP's 7th
+      assert.equal(fixture.sts.calls.length, 4)
+    } finally {
+      await fixture.stop()
+    }
+  })
+
+  it('per IP runs before the body parser: a flood of broken bodies is 429, not 400', async () => {
+    const fixture = await limited({ rateLimit: { perIp: { limit: 2 } } })
+    try {
+      for (let i = 0; i < 2; i++) await request(fixture.server).post('/creds').set('content-type', 'application/json').send('{oops').expect(400)
+      await expectTooMany(await request(fixture.server).post('/creds').set('content-type', 'application/json').send('{oops'))
+    } finally {
+      await fixture.stop()
+    }
+  })
+
+  it('a window that has passed lets the subject in again', async () => {
+    const fixture = await limited({ rateLimit: { perSubject: { limit: 1, windowMs: 1000 } } })
+    try {
+      await request(fixture.server).get('/creds').set('x-user', 'alice').expect(200)
+      const refused = await request(fixture.server).get('/creds').set('x-user', 'alice').expect(429)
+      assert.equal(refused.headers['retry-after'], '1')
+      await new Promise((resolve) => setTimeout(resolve, 1100))
+      await request(fixture.server).get('/creds').set('x-user', 'alice').expect(200)
+    } finally {
+      await fixture.stop()
+    }
+  })
+})
+
+describe('rate-limit: standard headers', () => {
+  it('each layer adds its named RateLimit and RateLimit-Policy entry (IETF draft 8), counting down', async () => {
+    const fixture = await limited({ rateLimit: { perIp: { limit: 5 }, perSubject: { limit: 3 } } })
+    try {
+      const first = await request(fixture.server).get('/creds').set('x-user', 'alice').expect(200)
+      assert.equal(first.headers['ratelimit'], '"per-ip"; r=4; t=60, "per-subject"; r=2; t=60')
+      assert.match(first.headers['ratelimit-policy'] ?? '', /^"per-ip"; q=5; w=60; pk=:[A-Za-z0-9+/=]+:, "per-subject"; q=3; w=60; pk=:[A-Za-z0-9+/=]+:$/)
+      const second = await request(fixture.server).get('/creds').set('x-user', 'alice').expect(200)
+      assert.match(second.headers['ratelimit'] ?? '', /"per-ip"; r=3; t=\d+, "per-subject"; r=1; t=\d+/)
+      assert.equal(second.headers['x-ratelimit-limit'], undefined, 'no legacy X-RateLimit headers')
+      const refused = await request(fixture.server).get('/creds').expect(401)
+      assert.match(refused.headers['ratelimit'] ?? '', /^"per-ip"; r=2; t=\d+$/, 'refused before authorize: only the per-IP entry')
+    } finally {
+      await fixture.stop()
+    }
+  })
+
+  it('rateLimit: false turns both layers off; perIp: false only the first', async () => {
+    const off = await limited({ rateLimit: false })
+    const subjectOnly = await limited({ rateLimit: { perIp: false, perSubject: { limit: 1 } } })
+    try {
+      const res = await request(off.server).get('/creds').set('x-user', 'alice').expect(200)
+      assert.equal(res.headers['ratelimit'], undefined)
+      for (let i = 0; i < 3; i++) await request(subjectOnly.server).get('/creds').expect(401)
+      const only = await request(subjectOnly.server).get('/creds').set('x-user', 'alice').expect(200)
+      assert.match(only.headers['ratelimit'] ?? '', /^"per-subject"; r=0; t=\d+$/)
+      await request(subjectOnly.server).get('/creds').set('x-user', 'alice').expect(429)
+    } finally {
+      await off.stop()
+      await subjectOnly.stop()
+    }
+  })
+})
+
+describe('rate-limit: who is the client (IPv6 subnets, trust proxy)', () => {
+  it('IPv6 clients are keyed by /56: addresses of one subnet share the limit, another subnet has its own', async () => {
+    const fixture = await limited({ rateLimit: { perIp: { limit: 2 }, perSubject: false } })
+    fixture.app.set('trust proxy', 1)
+    try {
+      const from = (ip: string) => request(fixture.server).get('/creds').set('x-user', 'alice').set('x-forwarded-for', ip)
+      await from('2001:db8:1:100::1').expect(200)
+      await from('2001:db8:1:1ff:ffff::2').expect(200) // same /56 (2001:db8:1:100::/56)
+      await expectTooMany(await from('2001:db8:1:1aa::3'))
+      await from('2001:db8:1:200::1').expect(200) // the next /56
+    } finally {
+      await fixture.stop()
+    }
+  })
+
+  it("without trust proxy every request is the proxy's address: X-Forwarded-For changes nothing, and the logger says why", async () => {
+    const fixture = await limited({ rateLimit: { perIp: { limit: 2 }, perSubject: false } })
+    try {
+      const from = (ip: string) => request(fixture.server).get('/creds').set('x-user', 'alice').set('x-forwarded-for', ip)
+      await from('203.0.113.1').expect(200)
+      await from('203.0.113.2').expect(200)
+      await expectTooMany(await from('203.0.113.3'))
+      assert.ok(fixture.logger.lines.some((line) => /ERR_ERL_UNEXPECTED_X_FORWARDED_FOR/.test(line.message)), JSON.stringify(fixture.logger.lines))
+    } finally {
+      await fixture.stop()
+    }
+  })
+
+  it("trust proxy 1 (one proxy in front) keys by the client's address as that proxy reports it", async () => {
+    const fixture = await limited({ rateLimit: { perIp: { limit: 1 }, perSubject: false } })
+    fixture.app.set('trust proxy', 1)
+    try {
+      const from = (header: string) => request(fixture.server).get('/creds').set('x-user', 'alice').set('x-forwarded-for', header)
+      await from('203.0.113.1').expect(200)
+      await from('203.0.113.2').expect(200)
+      await expectTooMany(await from('203.0.113.1'))
+      // A client prepending a made-up address does not escape: the proxy appends the real one, and that is the one used.
+      await expectTooMany(await from('198.51.100.7, 203.0.113.1'))
+    } finally {
+      await fixture.stop()
+    }
+  })
+
+  it('trust proxy true believes the client-controlled header, so a spoofed address bypasses the limit; the logger warns', async () => {
+    const fixture = await limited({ rateLimit: { perIp: { limit: 1 }, perSubject: false } })
+    fixture.app.set('trust proxy', true)
+    try {
+      const from = (header: string) => request(fixture.server).get('/creds').set('x-user', 'alice').set('x-forwarded-for', header)
+      await from('198.51.100.1, 203.0.113.1').expect(200)
+      await from('198.51.100.2, 203.0.113.1').expect(200) // the same real client, a new made-up address: not limited
+      assert.ok(fixture.logger.lines.some((line) => /ERR_ERL_PERMISSIVE_TRUST_PROXY/.test(line.message)), JSON.stringify(fixture.logger.lines))
+    } finally {
+      await fixture.stop()
+    }
+  })
+})
+
+describe('rate-limit: when the store fails', () => {
+  /** A store whose every count fails, as a store does when its database is unreachable. */
+  const brokenStore = (): Store => ({
+    increment: async () => { throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }) },
+    decrement: async () => undefined,
+    resetKey: async () => undefined,
+    localKeys: false,
+  })
+
+  it('fails open by default: the request goes on, the logger says the store failed', async () => {
+    const fixture = await limited({ rateLimit: { perIp: { store: brokenStore() }, perSubject: { store: brokenStore() } } })
+    try {
+      await request(fixture.server).get('/creds').set('x-user', 'alice').expect(200)
+      const errors = fixture.logger.lines.filter((line) => line.level === 'error')
+      assert.equal(errors.length, 2, JSON.stringify(errors))
+      assert.match(errors[0]!.message, /rate limit per-ip: .*error from store/)
+      assert.match(errors[1]!.message, /rate limit per-subject: .*error from store/)
+      assert.equal((errors[0]!.details as { code?: string }).code, 'ECONNREFUSED')
+    } finally {
+      await fixture.stop()
+    }
+  })
+
+  it("passOnStoreError: false fails closed with the contract's JSON 500, never a stack trace", async () => {
+    const fixture = await limited({ rateLimit: { perIp: { store: brokenStore(), passOnStoreError: false } } })
+    try {
+      const res = await request(fixture.server).get('/creds').set('x-user', 'alice').expect(500)
+      assert.deepEqual(res.body, { error: { code: 'InternalError', message: 'Rate limiting is unavailable; try again shortly.' } })
+      assert.equal(fixture.sts.calls.length, 0)
+    } finally {
+      await fixture.stop()
+    }
+  })
+})
+
+describe('rate-limit: configuration', () => {
+  const base: StsRouterOptions = { secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, bucket: TEST_BUCKET, region: TEST_REGION, authorize: () => null }
+  const throwsNaming = (rateLimit: unknown, option: string, fix: RegExp) => assert.throws(
+    () => createStsRouter({ ...base, rateLimit: rateLimit as StsRouterOptions['rateLimit'] }),
+    (error: unknown) => error instanceof ConfigError && error.message.includes(`\`${option}\``) && fix.test(error.message),
+  )
+
+  it('names the option and the fix for each mistake', () => {
+    throwsNaming('yes', 'rateLimit', /rateLimit: false/)
+    throwsNaming({ perIP: {} }, 'rateLimit.perIP', /did you mean `rateLimit.perIp`/)
+    throwsNaming({ perIp: 100 }, 'rateLimit.perIp', /false to turn this layer off/)
+    throwsNaming({ perSubject: { limt: 5 } }, 'rateLimit.perSubject.limt', /did you mean `rateLimit.perSubject.limit`/)
+    for (const limit of [0, -1, 1.5, '10']) throwsNaming({ perIp: { limit } }, 'rateLimit.perIp.limit', /e\.g\. 100/)
+    throwsNaming({ perIp: { max: 0 } }, 'rateLimit.perIp.limit', /e\.g\. 100/)
+    for (const windowMs of [0, 999, 1.5, 2 ** 31]) throwsNaming({ perIp: { windowMs } }, 'rateLimit.perIp.windowMs', /60000/)
+    throwsNaming({ perSubject: { store: {} } }, 'rateLimit.perSubject.store', /RedisStore/)
+    throwsNaming({ perIp: { passOnStoreError: 'yes' } }, 'rateLimit.perIp.passOnStoreError', /boolean/)
+  })
+
+  it('refuses one store instance for both layers', () => {
+    const store = new MemoryStore()
+    throwsNaming({ perIp: { store }, perSubject: { store } }, 'rateLimit.perSubject.store', /one store per layer/)
+  })
+
+  it('accepts a limit function and any express-rate-limit option', () => {
+    createStsRouter({ ...base, rateLimit: { perIp: { limit: () => 10, skip: () => false, ipv6Subnet: 64 }, perSubject: { windowMs: 1000, message: 'x' } } })
+  })
+})
