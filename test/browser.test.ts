@@ -154,7 +154,8 @@ describe('example page in Chromium', function () {
 
     const status = await settled()
     assert.equal(status.state, 'error')
-    assert.match(status.text, /COS refused the upload: AccessDenied: Access Denied\. \(RequestId [0-9a-f]{32}\) The key covers only uploads\/alice\/\*\./)
+    assert.match(status.text, /COS refused uploads\/bob\/intruder\.txt: AccessDenied: Access Denied\. \(RequestId [0-9a-f]{32}\) The key covers only uploads\/alice\/\*\./)
+    assert.equal(await page.textContent('#percent'), 'failed')
     const refused = cos.requests.at(-1)
     assert.deepEqual(refused, { method: 'PUT', key: 'uploads/bob/intruder.txt', operation: 'PutObject', status: 403, code: 'AccessDenied' })
     assert.equal(cos.keys().filter((key) => key.startsWith('uploads/bob/')).length, 0)

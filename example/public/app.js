@@ -51,7 +51,7 @@ function getAuthorization(_options, callback) {
         return callback({})
       }
       const until = new Date(body.expiredTime * 1000).toLocaleTimeString()
-      const where = body.scope.flatMap((statement) => statement.prefixes).join(', ')
+      const where = [...new Set(body.scope.flatMap((statement) => statement.prefixes))].join(', ')
       log(`GET /api/cos-credentials → 200: a key for ${where}, valid until ${until}`, 'ok')
       callback({
         TmpSecretId: body.credentials.tmpSecretId,
@@ -76,7 +76,10 @@ function createCos() {
   const client = new COS({ ...target, getAuthorization })
   client.on('after-receive', (receive) => {
     const url = new URL(receive.options.url)
-    const query = [url.search.slice(1), new URLSearchParams(receive.options.qs || {}).toString()].filter(Boolean).join('&')
+    const query = [url.search.slice(1), new URLSearchParams(receive.options.qs || {}).toString()]
+      .filter(Boolean)
+      .join('&')
+      .replace(/(uploadId=)(\w{8})\w+/, '$1$2…') // upload ids are long; the start tells them apart
     const status = receive.statusCode || 'network error'
     const ok = status >= 200 && status < 300
     log(`COS ${receive.options.method} ${decodeURIComponent(url.pathname)}${query ? `?${query}` : ''} → ${status}`, ok ? '' : 'bad')
@@ -137,7 +140,10 @@ function upload(key, body) {
       const why = code === 'AccessDenied' && session.user ? ` The key covers only uploads/${session.user}/*.` : ''
       setStatus('error', credentialError
         ? `No key, so nothing was sent to COS. ${credentialError}`
-        : `COS refused the upload: ${code ? `${code}: ` : ''}${err.message}${requestId ? ` (RequestId ${requestId})` : ''}${why}`)
+        : `COS refused ${key}: ${code ? `${code}: ` : ''}${err.message}${requestId ? ` (RequestId ${requestId})` : ''}${why}`)
+      // The bar counted bytes sent; a refused upload stored none of them.
+      setProgress(0)
+      $('percent').textContent = 'failed'
       return
     }
     setStatus('done', `Uploaded ${key} (${body.size} bytes, ETag ${data.ETag}).`)
