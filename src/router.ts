@@ -71,7 +71,7 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
   router.route('/')
     .head(methodNotAllowed)
     .get(...perIp, authorizeStep, ...perSubject, issueStep)
-    .post(...perIp, requireJsonBody, express.json({ limit: BODY_LIMIT }), authorizeStep, ...perSubject, issueStep)
+    .post(...perIp, requireJsonBody, readJsonBody, authorizeStep, ...perSubject, issueStep)
     .all(methodNotAllowed)
   router.use(errorHandler(resolved))
   return Object.assign(router, { invalidate: (subject: string) => cache.invalidate(subject), cacheStats: () => cache.stats() })
@@ -92,6 +92,17 @@ function requireJsonBody(req: Request, _res: Response, next: NextFunction): void
   const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0'
   if (hasBody && !req.is('application/json')) next(new RouteError(400, 'InvalidRequest', 'Send the POST body as application/json.'))
   else next()
+}
+
+const parseJsonBody = express.json({ limit: BODY_LIMIT })
+
+/** express.json; a corrupt gzip/deflate/br body's zlib error comes out of it with a 4xx status but no `type`: still the client's bad body, not a 500. */
+function readJsonBody(req: Request, res: Response, next: NextFunction): void {
+  parseJsonBody(req, res, (error?: unknown) => {
+    const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown }
+    const undecodable = typeof status === 'number' && status >= 400 && status < 500 && type === undefined
+    next(undecodable ? new RouteError(400, 'InvalidRequest', 'The body could not be decoded.', { cause: error }) : error)
+  })
 }
 
 function methodNotAllowed(req: Request, res: Response, next: NextFunction): void {

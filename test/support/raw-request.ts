@@ -55,7 +55,11 @@ export function rawRequest(base: string, options: RawRequest = {}): Promise<RawR
   const { method = 'GET', path = '/', headers = {}, body, deadlineMs = 10_000, agent = false } = options
   const started = performance.now()
   return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${path}`, { method, headers, agent }, (res) => {
+    // Node's client sends a GET/DELETE body with no length at all; say it, or the server reads it as the next request.
+    const framed = body === undefined || Object.keys(headers).some((name) => /^(content-length|transfer-encoding)$/i.test(name))
+      ? headers
+      : { ...headers, 'content-length': String(Buffer.byteLength(body)) }
+    const req = http.request(`${base}${path}`, { method, headers: framed, agent }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('error', reject)
