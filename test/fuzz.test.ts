@@ -43,8 +43,8 @@ function heapAfterGcMb(): number {
 /** Every own property (with its descriptor) of the prototypes a pollution would touch. */
 function prototypeSnapshot(): string {
   const snap = (proto: object) => Object.getOwnPropertyNames(proto).sort().map((name) => {
-    const { value, get, set, writable, enumerable, configurable } = Object.getOwnPropertyDescriptor(proto, name) ?? {}
-    return `${name}:${typeof value}:${typeof get}:${typeof set}:${writable}:${enumerable}:${configurable}`
+    const descriptor = Object.getOwnPropertyDescriptor(proto, name)
+    return `${name}:${typeof descriptor?.value}:${typeof descriptor?.get}:${typeof descriptor?.set}:${descriptor?.writable}:${descriptor?.enumerable}:${descriptor?.configurable}`
   }).join(',')
   return [Object.prototype, Array.prototype, Function.prototype, String.prototype].map(snap).join('|')
 }
