@@ -141,11 +141,13 @@ export async function startLocalCos(options: LocalCosOptions): Promise<LocalCos>
   }
 
   async function answer(req: IncomingMessage, requestId: string, record: LocalCosRequest): Promise<CosReply> {
-    const url = new URL(req.url ?? '/', 'http://local-cos')
+    // Split by hand: WHATWG URL parsing would read a path starting with '//' as a host.
+    const target = req.url ?? '/'
+    const mark = target.indexOf('?')
     const { bucket, region } = bucketOf(req)
-    const key = keyOfPath(url.pathname)
+    const key = keyOfPath(mark === -1 ? target : target.slice(0, mark))
     record.key = key
-    const query = parseQuery(url.search)
+    const query = parseQuery(mark === -1 ? '' : target.slice(mark))
     const operation = identifyOperation(req.method ?? 'GET', key, query)
     record.operation = operation.name
     if (operation.name === 'PutObject' && header(req, 'x-cos-copy-source') !== undefined) {

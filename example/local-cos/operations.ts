@@ -33,6 +33,7 @@ export interface Operation {
 
 /** The object key of a path: COS keys have no leading '/', and the path is percent-decoded. */
 export function keyOfPath(pathname: string): string {
+  if (!pathname.startsWith('/')) throw new CosError(400, 'InvalidURI', "Couldn't parse the specified URI.")
   try {
     return decodeURIComponent(pathname).slice(1)
   } catch {
