@@ -250,6 +250,25 @@ describe('local COS (example) with cos-nodejs-sdk-v5', () => {
       }
     })
 
+    it('answers odd or unimplemented requests with a COS error, never a 500', async () => {
+      const cases: Array<[method: string, path: string, status: number, code: string]> = [
+        ['GET', '//evil.example/x', 403, 'AccessDenied'],
+        ['GET', '/%', 400, 'InvalidURI'],
+        ['GET', '/?prefix=%zz', 400, 'InvalidURI'],
+        ['PUT', '/uploads/alice/a?acl', 501, 'NotImplemented'],
+        ['POST', '/', 501, 'NotImplemented'],
+        ['PATCH', '/uploads/alice/a', 501, 'NotImplemented'],
+      ]
+      for (const [method, path, status, code] of cases) {
+        const res = await fetch(`${cos.url}${path.slice(1)}`, { method })
+        assert.equal(res.status, status, `${method} ${path}`)
+        assert.match(await res.text(), new RegExp(`<Code>${code}</Code>`), `${method} ${path}`)
+      }
+      const head = await fetch(`${cos.url}uploads/alice/a`, { method: 'HEAD' })
+      assert.equal(head.status, 403)
+      assert.equal(await head.text(), '', 'a HEAD answer has no body')
+    })
+
     it('answers CORS preflights for allowed origins only, exposing ETag', async () => {
       const strict = await startLocalCos({ credentials: fixture.sts, bucket: TEST_BUCKET, region: TEST_REGION, allowedOrigins: ['http://127.0.0.1:3000'] })
       try {
