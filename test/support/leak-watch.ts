@@ -5,9 +5,22 @@ import { TEST_SECRET_KEY } from './keys.js'
 const leaks: string[] = []
 let responsesScanned = 0
 
-const SECRET_FORMS = [TEST_SECRET_KEY, encodeURIComponent(TEST_SECRET_KEY), Buffer.from(TEST_SECRET_KEY).toString('base64')]
+/**
+ * The forms a secret takes inside other text: raw, URL-encoded, hex, and base64/base64url at each of the three byte
+ * alignments it can have inside a longer encoded string (only the characters that depend on the secret alone).
+ */
+export function encodedForms(secret: string): string[] {
+  const bytes = Buffer.from(secret)
+  const base64 = [0, 1, 2].map((offset) => {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64')
+    return encoded.slice([0, 2, 3][offset], Math.floor((offset + bytes.length) / 3) * 4)
+  })
+  return [secret, encodeURIComponent(secret), bytes.toString('hex'), ...base64, ...base64.map((form) => form.replace(/\+/g, '-').replace(/\//g, '_'))]
+}
 
-/** True when `text` carries the permanent key, raw, URL-encoded or base64-encoded. */
+const SECRET_FORMS = encodedForms(TEST_SECRET_KEY)
+
+/** True when `text` carries the permanent key in any of its encoded forms. */
 export function containsSecret(text: string): boolean {
   return SECRET_FORMS.some((form) => text.includes(form))
 }
