@@ -3,6 +3,7 @@ import { RouteError } from './errors.js'
 import { normalizeAction } from './cos-actions.js'
 import { buildPolicy, prefixProblem, type GrantPlan, type PlannedStatement } from './policy.js'
 import { findCoveringStatement } from './simulator.js'
+import { encodedPolicyLength, GRANT_LIMITS } from './guard.js'
 import type { ScopeItem } from './types.js'
 
 /** More items than any real upload asks for at once; bounds the work one request can cause. */
@@ -32,11 +33,12 @@ export function parseRequestedScope(body: unknown): Array<Partial<ScopeItem> & P
 /**
  * Narrows the plan to the requested items. Each item must lie inside one grant statement (same bucket and
  * region, action in that statement, key or prefix inside one of its prefixes); the new statement keeps that
- * statement's condition. Items on one prefix share a statement; different prefixes never do.
+ * statement's condition. Prefixes are merged into one statement only when they came from the same grant
+ * statement with the same actions, so every action × prefix pair of the key was checked on its own.
  */
 export function narrowPlan(plan: GrantPlan, items: NonNullable<ReturnType<typeof parseRequestedScope>>): GrantPlan {
   const policy = buildPolicy(plan)
-  const byPrefix = new Map<string, PlannedStatement>()
+  const actionsByPrefix = new Map<string, { covering: number; prefix: string; actions: string[] }>()
   items.forEach((item, i) => {
     const action = normalizeAction(item.action)
     if (action === undefined) throw badRequest(`scope[${i}].action ${JSON.stringify(item.action)} is not a COS action name.`)
@@ -45,19 +47,28 @@ export function narrowPlan(plan: GrantPlan, items: NonNullable<ReturnType<typeof
     const covering = bucket === plan.bucket && region === plan.region
       ? findCoveringStatement(policy, { action, bucket, region, prefix: item.prefix })
       : -1
-    const grantStatement = plan.statements[covering]
-    if (grantStatement === undefined) {
+    if (covering < 0) {
       throw new RouteError(403, 'ScopeNotAllowed', `scope[${i}] (${action} on ${bucket}/${item.prefix} in ${region}) is outside what you may do.`)
     }
     const key = `${covering}\u0000${item.prefix}`
-    const statement = byPrefix.get(key)
-    if (statement === undefined) {
-      byPrefix.set(key, { actions: [action], prefixes: [item.prefix], condition: grantStatement.condition, shared: grantStatement.shared })
-    } else if (!statement.actions.includes(action)) {
-      statement.actions.push(action)
-    }
+    const entry = actionsByPrefix.get(key) ?? { covering, prefix: item.prefix, actions: [] }
+    if (!entry.actions.includes(action)) entry.actions.push(action)
+    actionsByPrefix.set(key, entry)
   })
-  return { ...plan, statements: [...byPrefix.values()] }
+
+  const statements = new Map<string, PlannedStatement>()
+  for (const { covering, prefix, actions } of actionsByPrefix.values()) {
+    const key = `${covering}\u0000${actions.join(',')}`
+    const grantStatement = plan.statements[covering] as PlannedStatement
+    const statement = statements.get(key)
+    if (statement === undefined) statements.set(key, { actions, prefixes: [prefix], condition: grantStatement.condition, shared: grantStatement.shared })
+    else statement.prefixes.push(prefix)
+  }
+  const narrowed = { ...plan, statements: [...statements.values()] }
+  if (encodedPolicyLength(buildPolicy(narrowed)) > GRANT_LIMITS.policyEncodedChars) {
+    throw badRequest('The requested scope makes a policy too long for STS; ask for fewer items or a common prefix.')
+  }
+  return narrowed
 }
 
 function badRequest(message: string): RouteError {

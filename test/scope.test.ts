@@ -51,6 +51,35 @@ describe('scope', () => {
     assert.deepEqual(res.body.scope, [{ actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/photos/*'] }])
   })
 
+  it('merges prefixes into one statement only when they share the covering statement and the actions', async () => {
+    const res = await ask([
+      { action: 'name/cos:PutObject', prefix: 'uploads/alice/a.jpg' },
+      { action: 'name/cos:PutObject', prefix: 'uploads/alice/b.jpg' },
+      { action: 'name/cos:PostObject', prefix: 'uploads/alice/b.jpg' },
+      { action: 'name/cos:PutObject', prefix: 'uploads/alice/c.jpg' },
+    ]).expect(200)
+    assert.deepEqual(res.body.scope, [
+      { actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/a.jpg', 'uploads/alice/c.jpg'] },
+      { actions: ['name/cos:PutObject', 'name/cos:PostObject'], prefixes: ['uploads/alice/b.jpg'] },
+    ])
+  })
+
+  it('30 items for one action make one statement that STS accepts', async () => {
+    const items = Array.from({ length: 30 }, (_, i) => ({ action: 'name/cos:PutObject', prefix: `uploads/alice/photo-${i}.jpg` }))
+    const res = await ask(items).expect(200)
+    assert.equal(res.body.scope.length, 1)
+    assert.equal(res.body.scope[0].prefixes.length, 30)
+    assert.equal(fixture.sts.calls[0]!.outcome, 'ok')
+  })
+
+  it('400, not an STS error, when the narrowed policy would be too long for STS', async () => {
+    const items = Array.from({ length: 50 }, (_, i) => ({ action: i % 2 ? 'name/cos:PutObject' : 'name/cos:GetObject', prefix: `uploads/alice/${'long-folder-name/'.repeat(4)}photo-${i}.jpg` }))
+    const res = await ask(items).expect(400)
+    assert.equal(res.body.error.code, 'InvalidRequest')
+    assert.match(res.body.error.message, /too long/)
+    assert.equal(fixture.sts.calls.length, 0)
+  })
+
   const refused: Array<[string, unknown]> = [
     ['a sibling whose name starts with the subject (alice2)', { action: 'name/cos:PutObject', prefix: 'uploads/alice2/a.jpg' }],
     ['a sibling prefix (alice2/*)', { action: 'name/cos:PutObject', prefix: 'uploads/alice2/*' }],
