@@ -100,7 +100,10 @@ export interface StsOptions {
   protocol?: 'https:' | 'http:' | 'https://' | 'http://'
   /** Region of the STS call; defaults to the `region` option. */
   region?: string
-  /** Upper bound of one issue's STS work, in ms (default 5000): past it the answer is 504 StsTimeout. */
+  /**
+   * Upper bound of one issue's STS work, in ms (default 5000): waiting for the call budget, every attempt and
+   * every backoff. Past it the answer is 504 StsTimeout, or 503 StsThrottled if it was still waiting for the budget.
+   */
   timeoutMs?: number
   /** `qcs::cam::uin/<uin>:roleName/<name>`: switches from GetFederationToken to AssumeRole. */
   roleArn?: string

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { BudgetExhausted, createCallBudget, type CallBudgetOptions, type Release } from '../src/sts-budget.js'
+import { ConfigError, createStsRouter } from '../src/index.js'
+import type { StsRouterOptions } from '../src/types.js'
 import { startFixture, type Fixture } from './support/app.js'
+import { TEST_BUCKET, TEST_REGION, TEST_SECRET_ID, TEST_SECRET_KEY } from './support/keys.js'
 
 const budgetOf = (options: Partial<CallBudgetOptions>) =>
   createCallBudget({ maxCalls: 1000, windowMs: 1000, maxConcurrency: 1000, maxQueue: 1000, ...options })
@@ -153,6 +156,27 @@ describe('sts-budget: the call budget', () => {
     const hold: Release = await budget.acquire(later(1000))
     await assert.rejects(budget.acquire(Date.now()), (error: unknown) => error instanceof BudgetExhausted && error.reason === 'deadline')
     hold()
+  })
+})
+
+describe('sts-budget: options', () => {
+  const base: StsRouterOptions = { secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, bucket: TEST_BUCKET, region: TEST_REGION, authorize: () => null }
+  const throwsNaming = (sts: Record<string, unknown>, option: string, fix: RegExp) => assert.throws(
+    () => createStsRouter({ ...base, sts }),
+    (error: unknown) => error instanceof ConfigError && error.message.includes(`\`${option}\``) && fix.test(error.message),
+  )
+
+  it('names the option and the fix', () => {
+    for (const value of [0, 601, 1.5, '500']) throwsNaming({ maxCallsPerSecond: value }, 'sts.maxCallsPerSecond', /600 calls\/s per account.*500 \/ N/)
+    for (const value of [0, 1001]) throwsNaming({ maxConcurrency: value }, 'sts.maxConcurrency', /e\.g\. 50/)
+    for (const value of [-1, 0.5]) throwsNaming({ maxQueue: value }, 'sts.maxQueue', /use 0 to refuse at once/)
+    for (const value of [-1, 6]) throwsNaming({ maxRetries: value }, 'sts.maxRetries', /use 0 to never retry/)
+    throwsNaming({ maxCallPerSecond: 100 }, 'sts.maxCallPerSecond', /did you mean `sts.maxCallsPerSecond`/)
+  })
+
+  it('accepts the bounds', () => {
+    createStsRouter({ ...base, sts: { maxCallsPerSecond: 600, maxConcurrency: 1, maxQueue: 0, maxRetries: 0 } })
+    createStsRouter({ ...base, sts: { maxCallsPerSecond: 1, maxConcurrency: 1000, maxQueue: 100_000, maxRetries: 5 } })
   })
 })
 
