@@ -84,7 +84,7 @@ export function resolveOptions(options: StsRouterOptions, env: NodeJS.ProcessEnv
   if (options === null || typeof options !== 'object') {
     throw new ConfigError('options', 'must be an object', 'call createStsRouter({ bucket, region, authorize, ... })')
   }
-  rejectUnknown('', options as object, KNOWN_OPTIONS)
+  rejectUnknown('', options, KNOWN_OPTIONS)
 
   const secretId = options.secretId ?? env['TENCENTCLOUD_SECRET_ID']
   const secretKey = options.secretKey ?? env['TENCENTCLOUD_SECRET_KEY']

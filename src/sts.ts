@@ -43,7 +43,7 @@ export function createStsCaller(options: Pick<ResolvedOptions, 'secretId' | 'sec
         ...(isLoopback(sts.endpoint) ? { agent: new http.Agent({ keepAlive: true }) } : {}),
       },
     },
-  }) as unknown as StsClientLike
+  })
 
   const budget = createCallBudget({ maxCalls: sts.maxCallsPerSecond, windowMs: STS_WINDOW_MS, maxConcurrency: sts.maxConcurrency, maxQueue: sts.maxQueue })
   // Starting an attempt with only a few ms left would spend a budget slot on a certain 504.
