@@ -47,13 +47,23 @@ function createLayer(name: 'per-ip' | 'per-subject', defaults: RateLimitLayerOpt
     passOnStoreError: true,
     handler: tooManyRequests,
     logger: rateLimitLogger(logger, name),
-    ...given,
+    ...ownOptions(given),
   })
   // express-rate-limit hands a store failure to next(); say what failed instead of a bare 500.
   return (req, res, next) => limiter(req, res, (error?: unknown) => {
     if (error === undefined) return next()
     next(error instanceof RouteError ? error : new RouteError(500, 'InternalError', 'Rate limiting is unavailable; try again shortly.', { cause: summarise(error) }))
   })
+}
+
+/**
+ * The app's options as overrides of ours: an `undefined` must not blank a default (express-rate-limit would then
+ * fall back to its own limit of 5), and the older name `max` must win over our default `limit`.
+ */
+function ownOptions(given: RateLimitLayerOptions): RateLimitLayerOptions {
+  const { max, ...rest } = given
+  const defined = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as RateLimitLayerOptions
+  return defined.limit === undefined && max !== undefined ? { ...defined, limit: max } : defined
 }
 
 /** The contract's 429: JSON TooManyRequests with Retry-After (express-rate-limit's own, or the window's reset). */

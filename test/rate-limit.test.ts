@@ -69,6 +69,18 @@ describe('rate-limit: limits are exact at the boundary', () => {
     }
   })
 
+  it("the older name max sets the limit too, and an undefined option keeps the router's default", async () => {
+    const fixture = await limited({ rateLimit: { perIp: { max: 2 }, perSubject: { limit: undefined } } })
+    try {
+      await request(fixture.server).get('/creds').set('x-user', 'alice').expect(200)
+      const served = await request(fixture.server).get('/creds').set('x-user', 'alice').expect(200)
+      assert.match(served.headers['ratelimit-policy'] ?? '', new RegExp(`^"per-ip"; q=2; w=60; pk=:[^:]+:, "per-subject"; q=${RATE_LIMIT_DEFAULTS.perSubject.limit}; w=60;`))
+      await expectTooMany(await request(fixture.server).get('/creds').set('x-user', 'alice'))
+    } finally {
+      await fixture.stop()
+    }
+  })
+
   it('per IP runs before the body parser: a flood of broken bodies is 429, not 400', async () => {
     const fixture = await limited({ rateLimit: { perIp: { limit: 2 } } })
     try {
