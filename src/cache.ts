@@ -1,4 +1,5 @@
 // The per-scope key cache: scope digest, in-process LRU, single flight and counters; keys go to the shared store when one is configured.
+import { hash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { ResolvedOptions } from './options.js'
 import { createSealer } from './sealed.js'
@@ -88,9 +89,10 @@ export function createKeyCache(settings: KeyCacheSettings): KeyCache {
 
   return {
     async issue(scope, fill) {
-      const scopeId = sealer.digest(JSON.stringify([
+      // A plain hash names the scope in process (the hit path's one digest); the store only ever sees a keyed digest of it.
+      const scopeId = hash('sha256', JSON.stringify([
         DIGEST_VERSION, settings.secretId, settings.mode, scope.subject, scope.bucket, scope.region, scope.durationSeconds, scope.policy,
-      ]))
+      ]), 'base64url')
       const cachedEntry = memory.get(scopeId)
       if (cachedEntry !== undefined && servableFor(cachedEntry.key) >= 0) {
         counters.hits++

@@ -181,7 +181,8 @@ export function createSharedCache(settings: SharedCacheSettings): SharedCache {
   return {
     async resolve(subjectId, scopeId, fill, flight) {
       // Hash tags keep a subject's names in one Redis Cluster slot; the digests say nothing without the permanent key.
-      const names = { entry: `k:{${subjectId}}:${scopeId}`, mark: `m:{${subjectId}}`, lock: `l:{${subjectId}}:${scopeId}` }
+      const scopeName = sealer.digest(`scope\n${scopeId}`)
+      const names = { entry: `k:{${subjectId}}:${scopeName}`, mark: `m:{${subjectId}}`, lock: `l:{${subjectId}}:${scopeName}` }
       if (Date.now() >= skipUntil) {
         try {
           return await viaStore(names, fill, flight)

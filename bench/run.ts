@@ -1,0 +1,141 @@
+// `npm run bench`: the key cache's figures in one run — hit vs bare Express, cached vs uncached, 10,000 requests over 500 subjects, memory at 100,000 subjects.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { join } from 'node:path'
+import autocannon from 'autocannon'
+
+const STS_LATENCY_MS = 50
+const SECONDS = 5 // per measured case; each is preceded by a 1 s warm-up
+const ROUNDS = 2 // bare and cache-hit alternate this many times
+const HIT_CONNECTIONS = 10
+const LOW_CONNECTIONS = 5
+const LOAD = { requests: 10_000, subjects: 500, connections: 100 }
+const MEMORY_SUBJECTS = 100_000
+
+interface Row { case: string; figure: string; target: string; met: boolean | undefined }
+
+async function main(): Promise<void> {
+  const children: ChildProcess[] = []
+  const started = (spawned: ChildProcess): ChildProcess => {
+    children.push(spawned)
+    return spawned
+  }
+  try {
+    const sts = await firstLine<{ endpoint: string; control: string }>(started(child('sts-process.ts', [String(STS_LATENCY_MS)])))
+    const app = await firstLine<{ url: string }>(started(child('app-process.ts', [sts.endpoint])))
+    const rows: Row[] = []
+    const user = { 'x-user': 'bench' }
+
+    const measure = (path: string, connections: number) => rate(`${app.url}${path}`, connections, user, `${app.url}/stats/cached`)
+
+    // 1. Cache hits against Express answering the same JSON: alternate rounds so drift on a shared machine hits both sides.
+    const bare: Measured[] = []
+    const hit: Measured[] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      bare.push(await measure('/bare', HIT_CONNECTIONS))
+      hit.push(await measure('/cached', HIT_CONNECTIONS))
+    }
+    const bareRate = mean(bare.map((m) => m.rate))
+    const hitRate = mean(hit.map((m) => m.rate))
+    const bareCpu = mean(bare.map((m) => m.cpuMicrosPerRequest))
+    const hitCpu = mean(hit.map((m) => m.cpuMicrosPerRequest))
+    rows.push({ case: `bare Express, same JSON (${HIT_CONNECTIONS} conn.)`, figure: `${fmt(bareRate)} req/s; server CPU ${bareCpu.toFixed(0)} µs/req`, target: '', met: undefined })
+    rows.push({
+      case: `cache hit (${HIT_CONNECTIONS} conn.)`,
+      figure: `${fmt(hitRate)} req/s = ${(hitRate / bareRate).toFixed(2)}× bare; server CPU ${hitCpu.toFixed(0)} µs/req = ${(bareCpu / hitCpu).toFixed(2)}× bare's rate`,
+      target: '≥ 0.85× bare',
+      met: hitRate / bareRate >= 0.85,
+    })
+
+    // 2. Cached vs cache: false at low concurrency, where the uncached side is bound by STS latency (connections / 50 ms).
+    const lowHit = (await measure('/cached', LOW_CONNECTIONS)).rate
+    const lowUncached = (await measure('/uncached', LOW_CONNECTIONS)).rate
+    rows.push({ case: `cache hit (${LOW_CONNECTIONS} conn.)`, figure: `${fmt(lowHit)} req/s`, target: '', met: undefined })
+    rows.push({ case: `cache: false (${LOW_CONNECTIONS} conn., STS ${STS_LATENCY_MS} ms)`, figure: `${fmt(lowUncached)} req/s; cached = ${(lowHit / lowUncached).toFixed(0)}×`, target: '≥ 50×', met: lowHit / lowUncached >= 50 })
+
+    // 3. 10,000 requests over 500 subjects at concurrency 100, on a fresh router: STS must see each subject once.
+    await fetch(`${sts.control}/reset`, { method: 'POST' })
+    let next = 0
+    const load = await autocannon({
+      url: `${app.url}/load`,
+      connections: LOAD.connections,
+      amount: LOAD.requests,
+      requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'x-user': `subject-${next++ % LOAD.subjects}` } }) }],
+    })
+    const stsCalls = ((await (await fetch(`${sts.control}/`)).json()) as { calls: number }).calls
+    const loadStats = (await (await fetch(`${app.url}/stats/load`)).json()) as { hits: number; misses: number; joined: number }
+    const loadOk = load.requests.total - load.non2xx
+    rows.push({
+      case: `${fmt(LOAD.requests)} req. over ${LOAD.subjects} subjects (${LOAD.connections} conn.)`,
+      figure: `${stsCalls} STS calls; ${fmt(loadOk)} × 200, ${load.non2xx} other, ${load.errors} errors; ${loadStats.misses} misses, ${loadStats.joined} joined, ${loadStats.hits} hits`,
+      target: `exactly ${LOAD.subjects} STS calls`,
+      met: stsCalls === LOAD.subjects && load.non2xx === 0 && load.errors === 0 && load.requests.total === LOAD.requests,
+    })
+
+    // 4. Memory: the cache alone, in a fresh process, fed 100,000 distinct subjects at its default bound.
+    for (const sizes of ['typical', 'documented-max'] as const) {
+      const memory = await firstLine<{ entries: number; max: number; rssGrowthMb: number; rssGrowthRightAfterMb: number; peakRssMb: number; heapGrowthMb: number }>(
+        started(child('memory-process.ts', [sizes, String(MEMORY_SUBJECTS)], ['--expose-gc'])),
+      )
+      rows.push({
+        case: `${fmt(MEMORY_SUBJECTS)} distinct subjects, ${sizes === 'typical' ? 'local-STS-sized keys' : 'keys at STS\'s documented maxima'}`,
+        figure: `RSS +${memory.rssGrowthMb.toFixed(0)} MB settled (+${memory.rssGrowthRightAfterMb.toFixed(0)} right after, peak ${memory.peakRssMb.toFixed(0)} MB; heap +${memory.heapGrowthMb.toFixed(0)} MB), ${fmt(memory.entries)} entries (max ${fmt(memory.max)})`,
+        target: '≤ 150 MB settled, ≤ cache.max',
+        met: memory.rssGrowthMb <= 150 && memory.entries <= memory.max,
+      })
+    }
+
+    print(rows)
+    if (rows.some((row) => row.met === false)) process.exitCode = 1
+  } finally {
+    for (const spawned of children) spawned.kill()
+  }
+}
+
+interface Measured { rate: number; cpuMicrosPerRequest: number }
+
+/**
+ * Requests per second for SECONDS after a 1 s warm-up, and the server's CPU time per request (what the route costs,
+ * whatever else the machine runs). Any non-2xx or error makes the figure meaningless, so it throws.
+ */
+async function rate(url: string, connections: number, headers: Record<string, string>, statsUrl: string): Promise<Measured> {
+  const cpu = async () => ((await (await fetch(statsUrl)).json()) as { cpuMicros: number }).cpuMicros
+  await autocannon({ url, connections, duration: 1, headers })
+  const cpuBefore = await cpu()
+  const result = await autocannon({ url, connections, duration: SECONDS, headers })
+  const cpuMicrosPerRequest = (await cpu() - cpuBefore) / result.requests.total
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers and ${result.errors} errors`)
+  return { rate: result.requests.average, cpuMicrosPerRequest }
+}
+
+/** A child running a bench/ file with tsx; stdin is a pipe so it exits when this process does. */
+function child(file: string, args: string[], nodeFlags: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(__dirname, file), ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+}
+
+/** The JSON line a child prints when it is ready (or done). */
+function firstLine<T>(spawned: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    if (!spawned.stdout) return reject(new Error('child has no stdout'))
+    const lines = createInterface({ input: spawned.stdout })
+    lines.once('line', (line) => resolve(JSON.parse(line) as T))
+    spawned.once('exit', (code) => reject(new Error(`bench child exited with ${code} before reporting`)))
+  })
+}
+
+function print(rows: Row[]): void {
+  const header = ['case', 'figure', 'target', '']
+  const cells = rows.map((row) => [row.case, row.figure, row.target, row.met === undefined ? '' : row.met ? 'met' : 'MISSED'])
+  const widths = header.map((title, i) => Math.max(title.length, ...cells.map((cell) => (cell[i] ?? '').length)))
+  const line = (cell: string[]) => `| ${cell.map((text, i) => text.padEnd(widths[i] ?? 0)).join(' | ')} |`
+  console.log(`\nexpress-cos-sts key cache — Node ${process.version}, local STS latency ${STS_LATENCY_MS} ms, ${SECONDS} s per case\n`)
+  console.log([line(header), line(widths.map((width) => '-'.repeat(width))), ...cells.map(line)].join('\n'))
+}
+
+const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length
+const fmt = (value: number) => Math.round(value).toLocaleString('en-US')
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exitCode = 1
+})
