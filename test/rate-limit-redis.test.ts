@@ -94,13 +94,17 @@ describe('rate-limit-redis: several instances share one budget', function () {
     const limit = 30
     const all = await instances(3, { perIp: { limit: 1000 }, perSubject: { limit } }, 'subject-share')
     try {
-      const statuses = await Promise.all(Array.from({ length: 90 }, (_, i) => request(all[i % 3]!.server).get('/creds').set('x-user', 'alice').then((res) => res.status)))
+      const ask = (i: number) => request(all[i % 3]!.server).get('/creds').set('x-user', 'alice').then((res) => res.status)
+      // Six one after the other, so every instance serves for sure; then the rest all at once.
+      const statuses: number[] = []
+      for (let i = 0; i < 6; i++) statuses.push(await ask(i))
+      statuses.push(...await Promise.all(Array.from({ length: 84 }, (_, i) => ask(i + 6))))
       const served = statuses.filter((status) => status === 200).length
       assert.deepEqual([...new Set(statuses)].sort(), [200, 429])
       // The issue asks for within 5 %; Redis counts atomically, so it is exact.
       assert.equal(served, limit, `${served} keys served for a shared limit of ${limit} (each instance alone would allow ${limit})`)
       assert.equal(all.reduce((sum, { fixture }) => sum + fixture.sts.calls.length, 0), limit)
-      assert.ok(all.every(({ fixture }) => fixture.sts.calls.length > 0), 'every instance served some: the load really was spread')
+      assert.ok(all.every(({ fixture }) => fixture.sts.calls.length >= 2), 'every instance served: the count really was shared')
     } finally {
       await stop(all)
     }
