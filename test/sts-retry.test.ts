@@ -178,7 +178,28 @@ describe('sts-retry: through the router', () => {
     }
   })
 
-  it('queue wait, attempts and backoff all fit in sts.timeoutMs', async () => {
+  it('a request waiting for a slot gives up within its own deadline: 503 StsThrottled with Retry-After, STS never asked', async () => {
+    const busy = await startFixture({ sts: { timeoutMs: 400, maxConcurrency: 1 } })
+    try {
+      busy.sts.fail({ kind: 'hang' })
+      const started = Date.now()
+      const [first, second] = await Promise.all([
+        request(busy.app).get('/creds').set('x-user', 'alice'),
+        request(busy.app).get('/creds').set('x-user', 'bob'),
+      ])
+      const statuses = [first.status, second.status].sort()
+      assert.deepEqual(statuses, [503, 504])
+      const waited = first.status === 503 ? first : second
+      assert.equal(waited.body.error.code, 'StsThrottled')
+      assert.ok(Number(waited.headers['retry-after']) >= 1)
+      assert.ok(Date.now() - started < 400 + 400, `took ${Date.now() - started} ms for a 400 ms deadline`)
+      assert.equal(busy.sts.calls.length, 1)
+    } finally {
+      await busy.close()
+    }
+  })
+
+  it('attempts and backoff all fit in sts.timeoutMs', async () => {
     const slow = await startFixture({ sts: { timeoutMs: 600, maxRetries: 5 } })
     try {
       slow.sts.setLatency(150)
@@ -187,7 +208,8 @@ describe('sts-retry: through the router', () => {
       const res = await request(slow.app).get('/creds').set('x-user', 'alice')
       const took = Date.now() - started
       assert.ok([503, 504].includes(res.status), `status ${res.status}`)
-      assert.ok(took < 600 + 150, `took ${took} ms for a 600 ms deadline`)
+      // Without the deadline, 5 retries would take over 3 s of backoff alone.
+      assert.ok(took < 600 + 400, `took ${took} ms for a 600 ms deadline`)
       assert.ok(slow.sts.calls.length < 6, `${slow.sts.calls.length} attempts: the deadline, not maxRetries, ended them`)
     } finally {
       await slow.close()
