@@ -1,4 +1,4 @@
-// The per-scope key cache: scope digest, in-process LRU, single flight and counters; keys go to the shared store when one is configured.
+// The per-scope key cache: scope digest, in-process LRU, single flight and counters; keys go to the shared store when one is configured and answering.
 import { hash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { ResolvedOptions } from './options.js'
@@ -74,17 +74,30 @@ export function createKeyCache(settings: KeyCacheSettings): KeyCache {
   }
   const shared = settings.store === undefined
     ? undefined
-    : createSharedCache({ store: settings.store, sealer, servableFor, counters, logger: settings.logger, lockTtlMs: settings.fillTimeoutMs + 1000 })
+    : createSharedCache({
+      store: settings.store, sealer, servableFor, counters, logger: settings.logger, lockTtlMs: settings.fillTimeoutMs + 1000,
+      // Keys kept in process while the store failed may predate an invalidate made elsewhere: back to the store's alone.
+      onRecovered: () => memory.clear(),
+    })
 
   const subjectIdOf = (subject: string) => sealer.digest(`subject\n${subject}`)
+  const servableEntry = (scopeId: string) => {
+    const entry = memory.get(scopeId)
+    return entry !== undefined && servableFor(entry.key) >= 0 ? entry : undefined
+  }
 
   async function lead(scopeId: string, flight: Flight & { subjectId: string }, fill: () => Promise<IssuedKey>): Promise<Outcome> {
-    if (shared) return shared.resolve(flight.subjectId, scopeId, fill, flight)
-    counters.misses++
-    const key = await fill()
-    const keepMs = servableFor(key)
-    if (keepMs > 0 && !flight.stale) memory.set(scopeId, { subjectId: flight.subjectId, key }, { ttl: keepMs })
-    return { key, fromSts: true }
+    let outcome: Outcome
+    if (shared) {
+      outcome = await shared.resolve(flight.subjectId, scopeId, fill, flight, () => servableEntry(scopeId)?.key)
+    } else {
+      counters.misses++
+      outcome = { key: await fill(), fromSts: true, kept: false }
+    }
+    // Without a store, or while it fails, keys are kept in process (so an outage costs no more STS calls than no store).
+    const keepMs = servableFor(outcome.key)
+    if (!outcome.kept && outcome.fromSts && keepMs > 0 && !flight.stale) memory.set(scopeId, { subjectId: flight.subjectId, key: outcome.key }, { ttl: keepMs })
+    return outcome
   }
 
   return {
@@ -93,8 +106,8 @@ export function createKeyCache(settings: KeyCacheSettings): KeyCache {
       const scopeId = hash('sha256', JSON.stringify([
         DIGEST_VERSION, settings.secretId, settings.mode, scope.subject, scope.bucket, scope.region, scope.durationSeconds, scope.policy,
       ]), 'base64url')
-      const cachedEntry = memory.get(scopeId)
-      if (cachedEntry !== undefined && servableFor(cachedEntry.key) >= 0) {
+      const cachedEntry = shared === undefined ? servableEntry(scopeId) : undefined
+      if (cachedEntry !== undefined) {
         counters.hits++
         return { key: cachedEntry.key, cached: true }
       }

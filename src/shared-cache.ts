@@ -26,11 +26,16 @@ export interface Flight {
 export interface Outcome {
   key: IssuedKey
   fromSts: boolean
+  /** The shared store holds it (or will not, by design): nothing to keep in process. */
+  kept: boolean
 }
 
 export interface SharedCache {
-  /** The scope's key from the store, or from `fill` under the store's fill lock (shared afterwards); `fill` alone when the store fails. */
-  resolve(subjectId: string, scopeId: string, fill: () => Promise<IssuedKey>, flight: Flight): Promise<Outcome>
+  /**
+   * The scope's key from the store, or from `fill` under the store's fill lock (shared afterwards). While the store
+   * fails: the key this process kept (`kept`), else `fill` alone.
+   */
+  resolve(subjectId: string, scopeId: string, fill: () => Promise<IssuedKey>, flight: Flight, kept: () => IssuedKey | undefined): Promise<Outcome>
   /** Gives the subject a new mark, so no instance serves a key cached under the old one. */
   invalidate(subjectId: string): Promise<boolean>
 }
@@ -44,6 +49,8 @@ export interface SharedCacheSettings {
   logger: Logger
   /** How long a fill lock lasts: longer than one STS call may take, so a crashed holder frees it. */
   lockTtlMs: number
+  /** Called when the store answers again after failing. */
+  onRecovered(): void
 }
 
 /** A store call that failed or took too long; the request goes on without the store. */
@@ -96,6 +103,7 @@ export function createSharedCache(settings: SharedCacheSettings): SharedCache {
   function storeAnswered(): void {
     if (!down) return
     down = false
+    settings.onRecovered()
     logger.info?.('express-cos-sts: the shared cache store answers again')
   }
 
@@ -135,11 +143,15 @@ export function createSharedCache(settings: SharedCacheSettings): SharedCache {
     try {
       const key = await fill()
       const keepMs = settings.servableFor(key)
+      let kept = true
       if (keepMs > 0 && !flight.stale) {
         const sealed = sealer.seal(JSON.stringify({ key, mark }), names.entry)
-        await bounded('set', () => store.set(names.entry, sealed, keepMs)).catch(storeFailed)
+        kept = await bounded('set', () => store.set(names.entry, sealed, keepMs)).then(() => true, (error: unknown) => {
+          storeFailed(error)
+          return false
+        })
       }
-      return { key, fromSts: true }
+      return { key, fromSts: true, kept }
     } finally {
       if (lockToken !== undefined) void bounded('deleteIfValue', () => store.deleteIfValue(names.lock, lockToken)).catch(storeFailed)
     }
@@ -150,7 +162,7 @@ export function createSharedCache(settings: SharedCacheSettings): SharedCache {
     storeAnswered()
     if (seen.key !== undefined) {
       counters.hits++
-      return { key: seen.key, fromSts: false }
+      return { key: seen.key, fromSts: false, kept: true }
     }
     for (let round = 0; round < MAX_LOCK_ROUNDS; round++) {
       const token = randomBytes(16).toString('base64url')
@@ -163,14 +175,14 @@ export function createSharedCache(settings: SharedCacheSettings): SharedCache {
         if (again.key !== undefined) {
           void bounded('deleteIfValue', () => store.deleteIfValue(names.lock, token)).catch(storeFailed)
           counters.joined++
-          return { key: again.key, fromSts: false }
+          return { key: again.key, fromSts: false, kept: true }
         }
         return fillAndShare(names, again.mark, fill, flight, token)
       }
       const waited = await waitForFill(names)
       if (waited.key !== undefined) {
         counters.joined++
-        return { key: waited.key, fromSts: false }
+        return { key: waited.key, fromSts: false, kept: true }
       }
       if (waited.timedOut) break
       seen = waited // released without a key: that call failed; try to take the lock ourselves
@@ -179,7 +191,7 @@ export function createSharedCache(settings: SharedCacheSettings): SharedCache {
   }
 
   return {
-    async resolve(subjectId, scopeId, fill, flight) {
+    async resolve(subjectId, scopeId, fill, flight, keptInProcess) {
       // Hash tags keep a subject's names in one Redis Cluster slot; the digests say nothing without the permanent key.
       const scopeName = sealer.digest(`scope\n${scopeId}`)
       const names = { entry: `k:{${subjectId}}:${scopeName}`, mark: `m:{${subjectId}}`, lock: `l:{${subjectId}}:${scopeName}` }
@@ -191,8 +203,13 @@ export function createSharedCache(settings: SharedCacheSettings): SharedCache {
           storeFailed(error)
         }
       }
+      const local = keptInProcess()
+      if (local !== undefined) {
+        counters.hits++
+        return { key: local, fromSts: false, kept: true }
+      }
       counters.misses++
-      return { key: await fill(), fromSts: true }
+      return { key: await fill(), fromSts: true, kept: false }
     },
 
     async invalidate(subjectId) {

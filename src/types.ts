@@ -167,7 +167,7 @@ export interface CacheOptions {
   /**
    * Most scopes kept in process (default 10000), least recently used dropped first. Worst case about 6.5 kB
    * a scope (STS documents tokens up to 4096 bytes and ids/keys up to 1024; larger keys are served, never
-   * cached): 10000 scopes ≤ 65 MB. With a `store`, keys live in the store and only calls in flight stay in process.
+   * cached): 10000 scopes ≤ 65 MB. With a `store`, keys live in the store; the process keeps them only while the store fails.
    */
   max?: number
   /**
@@ -182,7 +182,7 @@ export interface CacheOptions {
 /**
  * Where several instances share cached keys. It only ever sees names made of keyed digests and values sealed
  * with AES-256-GCM (key derived from the permanent secret): never a subject or a temporary key in clear.
- * Any method may reject or hang: the router bounds each call to 200 ms and then calls STS itself.
+ * Any method may reject or hang: the router bounds each call to 200 ms, then keeps keys in process and calls STS itself.
  */
 export interface CacheStore {
   /** The values of `keys`, in order; `null` or `undefined` where a key is missing. One round trip where possible. */

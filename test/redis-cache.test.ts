@@ -200,7 +200,8 @@ describe('Redis cache store: Redis fails, requests do not', () => {
         await get(instance, user).expect(200)
         assert.ok(Date.now() - started < 2000, `answered in ${Date.now() - started} ms`)
       }
-      assert.equal(sts.calls.length, 3)
+      assert.equal(sts.calls.length, 2, 'while Redis is out, keys are kept in process')
+      assert.deepEqual(instance.issues.map((event) => event.cached), [false, true, false])
       assert.equal(storeFailures(instance).length, 1, 'one log line for the outage, not one per request')
       assert.match(JSON.stringify(storeFailures(instance)[0]?.details), /not ready/, 'a client that is not ready fails at once')
       assert.ok(instance.router.cacheStats().storeErrors >= 1)
@@ -228,6 +229,28 @@ describe('Redis cache store: Redis fails, requests do not', () => {
       assert.ok(instance.logger.lines.some((line) => line.message.includes('answers again')))
     } finally {
       client.disconnect()
+      await deleteUnder(admin, prefix)
+    }
+  })
+
+  it('forgets keys kept in process during an outage once Redis is back, so a later outage cannot serve a key invalidated meanwhile', async () => {
+    const prefix = uniquePrefix()
+    const [clientA, clientB] = [await appRedisClient(), await appRedisClient()]
+    try {
+      const [a, b] = [startInstance(sts, clientA, prefix), startInstance(sts, clientB, prefix)]
+      clientA.disconnect()
+      const kept = (await get(a, 'alice').expect(200)).body as Body
+      assert.equal(((await get(a, 'alice').expect(200)).body as Body).credentials.tmpSecretId, kept.credentials.tmpSecretId)
+      await clientA.connect()
+      await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_AFTER_MS + 100))
+      await get(a, 'bob').expect(200) // Redis answers again
+      assert.equal(await b.router.invalidate('alice'), true) // e.g. alice logs out on another instance
+      clientA.disconnect()
+      const later = (await get(a, 'alice').expect(200)).body as Body
+      assert.notEqual(later.credentials.tmpSecretId, kept.credentials.tmpSecretId)
+    } finally {
+      clientA.disconnect()
+      clientB.disconnect()
       await deleteUnder(admin, prefix)
     }
   })
