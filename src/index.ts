@@ -9,5 +9,5 @@ export { auditGrant, type AuditOptions, type AuditReport, type AuditRow } from '
 export { GRANT_LIMITS, type GrantFinding, type GrantRule } from './guard.js'
 export type {
   AuthorizeHook, AuthorizeResult, CacheOptions, CacheStats, CacheStore, CamCondition, CamPolicy, CamStatement, CredentialsResponse,
-  ErrorEvent, Grant, GrantStatement, IssueEvent, Logger, ScopeItem, StsClientLike, StsOptions, StsRouterOptions,
+  ErrorEvent, Grant, GrantStatement, IssueEvent, Logger, RateLimitLayerOptions, RateLimitOptions, ScopeItem, StsClientLike, StsOptions, StsRouterOptions,
 } from './types.js'
