@@ -76,7 +76,7 @@ export function createKeyCache(settings: KeyCacheSettings): KeyCache {
     ? undefined
     : createSharedCache({
       store: settings.store, sealer, servableFor, counters, logger: settings.logger, lockTtlMs: settings.fillTimeoutMs + 1000,
-      // Keys kept in process while the store failed may predate an invalidate made elsewhere: back to the store's alone.
+      // Keys kept in process while the store failed may predate an invalidate made elsewhere: from now on only the store's count.
       onRecovered: () => memory.clear(),
     })
 
