@@ -40,13 +40,28 @@ function heapAfterGcMb(): number {
   return process.memoryUsage().heapUsed / 2 ** 20
 }
 
+const PROTOTYPES: object[] = [Object.prototype, Array.prototype, Function.prototype, String.prototype]
+
 /** Every own property (with its descriptor) of the prototypes a pollution would touch. */
 function prototypeSnapshot(): string {
   const snap = (proto: object) => Object.getOwnPropertyNames(proto).sort().map((name) => {
     const descriptor = Object.getOwnPropertyDescriptor(proto, name)
     return `${name}:${typeof descriptor?.value}:${typeof descriptor?.get}:${typeof descriptor?.set}:${descriptor?.writable}:${descriptor?.enumerable}:${descriptor?.configurable}`
   }).join(',')
-  return [Object.prototype, Array.prototype, Function.prototype, String.prototype].map(snap).join('|')
+  return PROTOTYPES.map(snap).join('|')
+}
+
+/** Deletes properties a pollution added, so that the rest of the run (and of the suite) is not poisoned by it. */
+function removeAddedProperties(original: Map<object, Set<string>>): string[] {
+  const added: string[] = []
+  for (const [proto, names] of original) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (names.has(name)) continue
+      added.push(name)
+      Reflect.deleteProperty(proto, name)
+    }
+  }
+  return added
 }
 
 /** What a 200 issued on /creds must be: the subject's own key, covering exactly the expected prefixes when known. */
@@ -162,14 +177,22 @@ describe('fuzz: 10,000 generated hostile requests', function () {
 
   it(`answers ${RUNS * BATCH} requests with only the contract's statuses; no crash, no pollution, bounded heap`, async () => {
     const prototypesBefore = prototypeSnapshot()
+    const originalNames = new Map(PROTOTYPES.map((proto) => [proto, new Set(Object.getOwnPropertyNames(proto))]))
+    /** Set by the first batch that changed a prototype; later runs then pass at once, so shrinking ends instead of fuzzing a poisoned process. */
+    let pollution: string | undefined
     // Warm up (module loading, JIT, sockets) before the heap baseline.
     await Promise.all(fc.sample(fuzzCaseArb, BATCH).map(send))
     const heapBefore = heapAfterGcMb()
     const tally = new Map<string, number>()
     let sent = 0
     const details = await fc.check(fc.asyncProperty(fc.array(fuzzCaseArb, { minLength: BATCH, maxLength: BATCH }), async (cases) => {
+      if (pollution !== undefined) return
       const answers = await Promise.all(cases.map(send))
       sent += cases.length
+      if (prototypeSnapshot() !== prototypesBefore) {
+        pollution = `added ${removeAddedProperties(originalNames).join(', ') || '(no new name: an existing property changed)'}; kinds in the batch: ${[...new Set(cases.map((c) => c.kind))].join(', ')}`
+        throw new Error(`a prototype was changed: ${pollution}`)
+      }
       sts.reset() // keep the call log from growing; issued keys stay findable (the local STS keeps the last 10,000)
       cases.forEach((testCase, i) => {
         const res = answers[i] as RawResponse
@@ -189,6 +212,7 @@ describe('fuzz: 10,000 generated hostile requests', function () {
 
     assert.ok(sent >= Math.min(MIN_REQUESTS, RUNS * BATCH), `only ${sent} requests sent`)
     assert.deepEqual(crashes, [], 'an uncaught exception or unhandled rejection happened during the fuzz')
+    assert.equal(pollution, undefined)
     assert.equal(prototypeSnapshot(), prototypesBefore, 'a prototype was changed')
     for (const name of ['polluted', 'isAdmin', 'scope', 'subject', 'actions']) {
       assert.equal(({} as Record<string, unknown>)[name], undefined, `Object.prototype.${name} appeared`)
