@@ -222,7 +222,8 @@ describe('fuzz: 10,000 generated hostile requests', function () {
     // The fuzz reached every part of the route, not just the early refusals.
     const reached = ['200', '400', '401', '403', '405', '413', '431', '500', 'post:scope 200', 'post:scope 403', 'post:proto+scope 200', 'post:deep 200',
       'post:encoding 200', 'post:encoding 400', 'post:invalid-json 400', 'grant 200', 'grant 500', 'grant+proto 200']
-    for (const key of reached) assert.ok((tally.get(key) ?? 0) > 0, `no "${key}" answer was generated`)
+    // (A short FUZZ_RUNS may miss the rarer ones; the default run reaches each dozens of times.)
+    if (sent >= MIN_REQUESTS) for (const key of reached) assert.ok((tally.get(key) ?? 0) > 0, `no "${key}" answer was generated`)
     const statuses = [...tally].filter(([key]) => /^\d+$/.test(key)).sort()
     console.log(`      fuzz: ${sent} requests, statuses ${statuses.map(([s, n]) => `${s}×${n}`).join(' ')}; heap ${heapBefore.toFixed(1)} → ${heapAfter.toFixed(1)} MB after GC; ${observed.issues} keys issued, ${observed.errors} errors observed, ${observed.lines} log lines scanned`)
   })
