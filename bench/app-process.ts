@@ -29,6 +29,15 @@ async function main(): Promise<void> {
     res.setHeader('Cache-Control', 'no-store')
     res.json(baseline.body)
   })
+  // The same body written as the router writes it (no ETag, as befits a no-store answer): what the route costs beyond writing.
+  app.get('/bare-raw', (_req, res) => {
+    const text = JSON.stringify(baseline.body)
+    res.statusCode = 200
+    res.setHeader('Cache-Control', 'no-store')
+    res.setHeader('Content-Type', 'application/json; charset=utf-8')
+    res.setHeader('Content-Length', Buffer.byteLength(text))
+    res.end(text)
+  })
   app.use('/cached', routers.cached)
   app.use('/uncached', routers.uncached)
   app.use('/load', routers.load)

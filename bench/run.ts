@@ -30,16 +30,21 @@ async function main(): Promise<void> {
 
     // 1. Cache hits against Express answering the same JSON: alternate rounds so drift on a shared machine hits both sides.
     const bare: Measured[] = []
+    const bareRaw: Measured[] = []
     const hit: Measured[] = []
     for (let round = 0; round < ROUNDS; round++) {
       bare.push(await measure('/bare', HIT_CONNECTIONS))
       hit.push(await measure('/cached', HIT_CONNECTIONS))
+      bareRaw.push(await measure('/bare-raw', HIT_CONNECTIONS))
     }
     const bareRate = mean(bare.map((m) => m.rate))
     const hitRate = mean(hit.map((m) => m.rate))
     const bareCpu = mean(bare.map((m) => m.cpuMicrosPerRequest))
     const hitCpu = mean(hit.map((m) => m.cpuMicrosPerRequest))
     rows.push({ case: `bare Express, same JSON (${HIT_CONNECTIONS} conn.)`, figure: `${fmt(bareRate)} req/s; server CPU ${bareCpu.toFixed(0)} µs/req`, target: '', met: undefined })
+    const rawRate = mean(bareRaw.map((m) => m.rate))
+    const rawCpu = mean(bareRaw.map((m) => m.cpuMicrosPerRequest))
+    rows.push({ case: `bare Express, same JSON written like the router: no ETag (${HIT_CONNECTIONS} conn.)`, figure: `${fmt(rawRate)} req/s; server CPU ${rawCpu.toFixed(0)} µs/req; cache hit = ${(hitRate / rawRate).toFixed(2)}× this`, target: '', met: undefined })
     rows.push({
       case: `cache hit (${HIT_CONNECTIONS} conn.)`,
       figure: `${fmt(hitRate)} req/s = ${(hitRate / bareRate).toFixed(2)}× bare; server CPU ${hitCpu.toFixed(0)} µs/req = ${(bareCpu / hitCpu).toFixed(2)}× bare's rate`,

@@ -47,8 +47,22 @@ export function codeForStatus(status: number): ErrorCode {
   }
 }
 
-/** Writes `{ error: { code, message } }`; `Cache-Control: no-store` is set for every answer by the router. */
+/** Writes `{ error: { code, message } }` with the contract's headers. */
 export function sendError(res: Response, error: RouteError): void {
   if (error.retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(error.retryAfter))))
-  res.status(error.status).json({ error: { code: error.code, message: error.message } })
+  writeJson(res, error.status, { error: { code: error.code, message: error.message } })
+}
+
+/**
+ * Every answer of the router, keys and errors alike: `Cache-Control: no-store`, so no browser or proxy keeps it.
+ * Written directly rather than with res.json, whose ETag (a hash of every body) and 304 handling mean nothing for
+ * an answer that must never be stored or revalidated.
+ */
+export function writeJson(res: Response, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.statusCode = status
+  res.setHeader('Cache-Control', 'no-store')
+  res.setHeader('Content-Type', 'application/json; charset=utf-8')
+  res.setHeader('Content-Length', Buffer.byteLength(text))
+  res.end(text)
 }

@@ -2,10 +2,11 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express'
 import { authorizeRequest } from './authorize.js'
 import { keyCacheFor } from './cache.js'
-import { RouteError, sendError } from './errors.js'
+import { RouteError, sendError, writeJson } from './errors.js'
 import { resolveOptions, type ResolvedOptions } from './options.js'
 import { onceWarner } from './guard.js'
-import { buildPolicy, planGrant, type GrantPlan } from './policy.js'
+import { createPlanner } from './grant-memo.js'
+import { buildPolicy, type GrantPlan } from './policy.js'
 import { credentialsBody, issueEvent } from './response.js'
 import { createRateLimitLayers } from './rate-limit.js'
 import { narrowPlan, parseRequestedScope } from './scope.js'
@@ -40,11 +41,12 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
   // A deliberate shared write prefix is logged once per statement content, not on every request.
   const onWarning = onceWarner(resolved.logger)
 
+  const planFor = createPlanner({ bucket: resolved.bucket, region: resolved.region, durationSeconds: resolved.durationSeconds, assumeRole, onWarning })
+
   const authorizeStep: RequestHandler = async (req, res, next) => {
     try {
       const grant = await authorizeRequest(resolved.authorize, req)
-      const plan = planGrant(grant, { bucket: resolved.bucket, region: resolved.region, durationSeconds: resolved.durationSeconds, assumeRole, onWarning })
-      state(res).plan = plan
+      state(res).plan = planFor(grant)
       next()
     } catch (error) {
       next(error)
@@ -59,7 +61,7 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
       const policy = buildPolicy(plan)
       const scope = { subject: plan.subject, bucket: plan.bucket, region: plan.region, policy, durationSeconds: plan.durationSeconds }
       const { key, cached } = await cache.issue(scope, () => callSts({ subject: plan.subject, policy, durationSeconds: plan.durationSeconds }))
-      res.status(200).json(credentialsBody(key, plan))
+      writeJson(res, 200, credentialsBody(key, plan))
       notify(resolved, () => resolved.onIssue?.(issueEvent(key, plan, cached)))
     } catch (error) {
       next(error)
@@ -67,7 +69,6 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
   }
 
   const router = express.Router()
-  router.use(noStore)
   router.route('/')
     .head(methodNotAllowed)
     .get(...perIp, authorizeStep, ...perSubject, issueStep)
@@ -79,12 +80,6 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
 
 function state(res: Response): RouteState {
   return (res.locals['cosSts'] ??= {}) as RouteState
-}
-
-/** Keys must never sit in a browser or proxy cache: every answer, errors included. */
-function noStore(_req: Request, res: Response, next: NextFunction): void {
-  res.setHeader('Cache-Control', 'no-store')
-  next()
 }
 
 /** A POST body that is not JSON would be silently ignored by express.json; say so instead. */
