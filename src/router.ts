@@ -118,7 +118,9 @@ function errorHandler(resolved: ResolvedOptions) {
     if (routeError.stsRequestId !== undefined) event.stsRequestId = routeError.stsRequestId
     if (routeError.status >= 500) {
       event.cause = routeError.cause
-      resolved.logger.error(`express-cos-sts: ${routeError.code}: ${routeError.message}`, { ...event })
+      // The budget refusing calls is the router protecting the account, not a fault: under a flood, one warn per refusal.
+      const log = routeError.code === 'StsThrottled' && routeError.stsCode === undefined ? resolved.logger.warn : resolved.logger.error
+      log.call(resolved.logger, `express-cos-sts: ${routeError.code}: ${routeError.message}`, { ...event })
     }
     notify(resolved, () => resolved.onError?.(event))
     sendError(res, routeError)

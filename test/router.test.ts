@@ -300,3 +300,21 @@ describe('router: errors', () => {
     await request(fixture.app).get('/creds').expect(200)
   })
 })
+
+describe('router: logging levels', () => {
+  it('a call the STS budget refuses is a warning; STS itself throttling is an error', async () => {
+    const fixture = await startFixture({ sts: { maxConcurrency: 1, maxQueue: 0, timeoutMs: 2000 } }, { latencyMs: 200 })
+    try {
+      const answers = await Promise.all(['a1', 'a2'].map((user) => request(fixture.app).get('/creds').set('x-user', user)))
+      assert.deepEqual(answers.map((res) => res.status).sort(), [200, 503])
+      const refusal = fixture.logger.lines.filter((line) => line.message.includes('StsThrottled'))
+      assert.deepEqual(refusal.map((line) => line.level), ['warn'])
+      fixture.logger.lines.length = 0
+      fixture.sts.fail({ kind: 'error', code: 'RequestLimitExceeded' })
+      await request(fixture.app).get('/creds').set('x-user', 'a3').expect(503)
+      assert.deepEqual(fixture.logger.lines.filter((line) => line.message.includes('StsThrottled')).map((line) => line.level), ['error'])
+    } finally {
+      await fixture.close()
+    }
+  })
+})
