@@ -119,8 +119,8 @@ function errorHandler(resolved: ResolvedOptions) {
     if (routeError.status >= 500) {
       event.cause = routeError.cause
       // The budget refusing calls is the router protecting the account, not a fault: under a flood, one warn per refusal.
-      const log = routeError.code === 'StsThrottled' && routeError.stsCode === undefined ? resolved.logger.warn : resolved.logger.error
-      log.call(resolved.logger, `express-cos-sts: ${routeError.code}: ${routeError.message}`, { ...event })
+      const level = routeError.code === 'StsThrottled' && routeError.stsCode === undefined ? 'warn' : 'error'
+      resolved.logger[level](`express-cos-sts: ${routeError.code}: ${routeError.message}`, { ...event })
     }
     notify(resolved, () => resolved.onError?.(event))
     sendError(res, routeError)
