@@ -2,7 +2,7 @@
 import { isWriteAction, normalizeAction } from './cos-actions.js'
 import { encodedPolicyLength, GRANT_LIMITS, holdsSubject, type GrantFinding, type GrantRule } from './guard.js'
 import { BUCKET_PATTERN, DURATION_LIMITS, REGION_PATTERN } from './options.js'
-import { buildPolicy, resourceOf, reviewGrant } from './policy.js'
+import { buildPolicy, isRecord, resourceOf, reviewGrant } from './policy.js'
 import type { CamPolicy } from './types.js'
 
 /** Where and as whom to audit a grant: what createStsRouter's options and the signed-in user would supply. */
@@ -183,8 +183,4 @@ function concerns(finding: GrantFinding, row: AuditRow): boolean {
 function pick(given: unknown, fallback: string): string | undefined {
   const value = given ?? fallback
   return typeof value === 'string' ? value : undefined
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
 }

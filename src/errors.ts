@@ -66,3 +66,10 @@ export function writeJson(res: Response, status: number, body: unknown): void {
   res.setHeader('Content-Length', Buffer.byteLength(text))
   res.end(text)
 }
+
+/** An error's identifying fields only: never the request, headers, client or socket that came with it. */
+export function errorSummary(error: unknown): Record<string, unknown> {
+  if (error === null || typeof error !== 'object') return { message: String(error) }
+  const { name, message, code, requestId, httpCode, type } = error as Record<string, unknown>
+  return Object.fromEntries(Object.entries({ name, message, code, requestId, httpCode, type }).filter(([, value]) => value !== undefined && value !== ''))
+}

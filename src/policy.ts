@@ -238,7 +238,7 @@ function unknownFields(review: GrantReview, where: string, given: Record<string,
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 

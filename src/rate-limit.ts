@@ -1,7 +1,7 @@
 // The two express-rate-limit layers: per IP (before authorize) and per subject (after it), answering the contract's 429.
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { rateLimit, type Options as RateLimitMiddlewareOptions, type RateLimitInfo } from 'express-rate-limit'
-import { RouteError } from './errors.js'
+import { errorSummary, RouteError } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import type { Logger, RateLimitLayerOptions } from './types.js'
 
@@ -52,7 +52,7 @@ function createLayer(name: 'per-ip' | 'per-subject', defaults: RateLimitLayerOpt
   // express-rate-limit hands a store failure to next(); say what failed instead of a bare 500.
   return (req, res, next) => limiter(req, res, (error?: unknown) => {
     if (error === undefined) return next()
-    next(error instanceof RouteError ? error : new RouteError(500, 'InternalError', 'Rate limiting is unavailable; try again shortly.', { cause: summarise(error) }))
+    next(error instanceof RouteError ? error : new RouteError(500, 'InternalError', 'Rate limiting is unavailable; try again shortly.', { cause: errorSummary(error) }))
   })
 }
 
@@ -79,16 +79,9 @@ function tooManyRequests(req: Request, res: Response, next: NextFunction, option
 function rateLimitLogger(logger: Logger, layer: string): { warn: (error: unknown, context?: string) => void; error: (error: unknown, context?: string) => void } {
   // Validation warnings come with no context: their own message (with its ERR_ERL_ code) is the line.
   const line = (error: unknown, context: string | undefined) =>
-    [`express-cos-sts: rate limit ${layer}: ${context ?? String(summarise(error)['message'])}`, summarise(error)] as const
+    [`express-cos-sts: rate limit ${layer}: ${context ?? String(errorSummary(error)['message'])}`, errorSummary(error)] as const
   return {
     warn: (error, context) => logger.warn(...line(error, context)),
     error: (error, context) => logger.error(...line(error, context)),
   }
-}
-
-/** The error's identifying fields only (a Redis client error must not drag the client along). */
-function summarise(error: unknown): Record<string, unknown> {
-  if (error === null || typeof error !== 'object') return { message: String(error) }
-  const { name, message, code } = error as Record<string, unknown>
-  return Object.fromEntries(Object.entries({ name, message, code }).filter(([, value]) => value !== undefined))
 }

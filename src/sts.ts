@@ -1,7 +1,7 @@
 // STS calls: GetFederationToken or AssumeRole through the official SDK, within the call budget, retried, bounded by one deadline, errors mapped to the contract.
 import http from 'node:http'
 import { sts as stsServices } from 'tencentcloud-sdk-nodejs-sts'
-import { RouteError } from './errors.js'
+import { errorSummary, RouteError } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { BudgetExhausted, createCallBudget } from './sts-budget.js'
 import { withRetries } from './sts-retry.js'
@@ -124,7 +124,7 @@ export function stsFailure(error: unknown): RouteError {
   }
   const { code, requestId, httpCode, type, message } = (error ?? {}) as { code?: unknown; requestId?: unknown; httpCode?: unknown; type?: unknown; message?: unknown }
   const details = {
-    cause: summarise(error),
+    cause: errorSummary(error),
     ...(typeof code === 'string' && code !== '' ? { stsCode: code } : {}),
     ...(typeof requestId === 'string' && requestId !== '' ? { stsRequestId: requestId } : {}),
   }
@@ -135,13 +135,6 @@ export function stsFailure(error: unknown): RouteError {
   if (details.stsCode) return new RouteError(502, 'StsError', 'STS refused to issue a key.', details)
   if (typeof httpCode === 'number') return new RouteError(502, 'StsError', 'STS answered with an error.', details)
   return new RouteError(502, 'StsError', 'Could not get an answer from STS.', details)
-}
-
-/** The error's identifying fields only: never the request, headers or client that produced it. */
-function summarise(error: unknown): Record<string, unknown> {
-  if (error === null || typeof error !== 'object') return { message: String(error) }
-  const { name, message, code, requestId, httpCode, type } = error as Record<string, unknown>
-  return Object.fromEntries(Object.entries({ name, message, code, requestId, httpCode, type }).filter(([, value]) => value !== undefined && value !== ''))
 }
 
 function toIssuedKey(answer: StsAnswer, durationSeconds: number): IssuedKey {
