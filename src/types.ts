@@ -125,7 +125,7 @@ export interface StsOptions {
 
 /**
  * One rate-limit layer: any express-rate-limit option (`limit`, `windowMs`, `store`, `passOnStoreError`, …).
- * The router's defaults (README, "Rate limits") fill in what is left out. A `store` serves one layer only.
+ * The router's defaults (docs/rate-limits.md) fill in what is left out. A `store` serves one layer only.
  */
 export type RateLimitLayerOptions = Partial<RateLimitMiddlewareOptions>
 
