@@ -10,10 +10,10 @@ export async function authorizeRequest(authorize: AuthorizeHook, req: Request): 
   } catch (error) {
     throw fromThrown(error)
   }
-  if (outcome === null || outcome === undefined) throw new RouteError(401, 'Unauthenticated', 'Sign in to get upload credentials.')
-  if (outcome === false) throw new RouteError(403, 'AccessDenied', 'You may not get upload credentials.')
+  if (outcome === null || outcome === undefined) throw new RouteError('Unauthenticated')
+  if (outcome === false) throw new RouteError('AccessDenied')
   if (typeof outcome !== 'object' || Array.isArray(outcome)) {
-    throw new RouteError(500, 'InvalidGrant', `authorize must return a grant object, null or false (got ${Array.isArray(outcome) ? 'an array' : typeof outcome})`)
+    throw new RouteError('InvalidGrant', `authorize must return a grant object, null or false (got ${Array.isArray(outcome) ? 'an array' : typeof outcome})`)
   }
   return outcome as Grant
 }
@@ -23,9 +23,9 @@ function fromThrown(error: unknown): RouteError {
   const status = statusOf(error)
   if (status !== undefined && status >= 400 && status < 500) {
     const message = error instanceof Error && error.message ? error.message : 'Request refused.'
-    return new RouteError(status, codeForStatus(status), message, { cause: error })
+    return new RouteError(codeForStatus(status), message, { status, cause: error })
   }
-  return new RouteError(500, 'InternalError', 'Could not check who is asking.', { cause: error })
+  return new RouteError('InternalError', 'Could not check who is asking.', { cause: error })
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -1,19 +1,38 @@
 // The contract's error table, the route's error class, and the JSON error writer.
 import type { Response } from 'express'
 
+/**
+ * The contract's error table: code → status → default message. A RouteError takes its status from here, so
+ * no file types an HTTP status by hand; `InvalidRequest` (413, 405) and `RequestError` (any 4xx the app's
+ * authorize threw) may name another status.
+ */
+export const ERRORS = {
+  InvalidRequest: { status: 400, message: 'The request is malformed.' },
+  Unauthenticated: { status: 401, message: 'Sign in to get upload credentials.' },
+  AccessDenied: { status: 403, message: 'You may not get upload credentials.' },
+  ScopeNotAllowed: { status: 403, message: 'The requested scope is outside what you may do.' },
+  TooManyRequests: { status: 429, message: 'Too many credential requests; try again later.' },
+  UploadNotAllowed: { status: 400, message: 'This file may not be uploaded.' },
+  InvalidGrant: { status: 500, message: 'The server refused to issue this key: its grant breaks a least-privilege rule.' },
+  InternalError: { status: 500, message: 'Something went wrong issuing credentials.' },
+  RequestError: { status: 400, message: 'The request was refused.' },
+  StsError: { status: 502, message: 'STS refused to issue a key.' },
+  StsThrottled: { status: 503, message: 'Too many credential requests right now; try again shortly.' },
+  StsTimeout: { status: 504, message: 'STS did not answer in time; try again.' },
+  AuthorizeTimeout: { status: 504, message: 'Could not check who is asking in time; try again.' },
+} as const satisfies Record<string, { status: number; message: string }>
+
 /** Codes of the contract's error table. */
-export type ErrorCode =
-  | 'InvalidRequest'
-  | 'Unauthenticated'
-  | 'AccessDenied'
-  | 'ScopeNotAllowed'
-  | 'TooManyRequests'
-  | 'InvalidGrant'
-  | 'InternalError'
-  | 'RequestError'
-  | 'StsError'
-  | 'StsThrottled'
-  | 'StsTimeout'
+export type ErrorCode = keyof typeof ERRORS
+
+export interface RouteErrorDetails {
+  /** Another status than the table's: only for `InvalidRequest` (413, 405) and `RequestError` (the app's 4xx). */
+  status?: number
+  cause?: unknown
+  retryAfter?: number
+  stsCode?: string
+  stsRequestId?: string
+}
 
 /** An answer the route gives instead of credentials. `message` is safe to show the caller. */
 export class RouteError extends Error {
@@ -26,10 +45,16 @@ export class RouteError extends Error {
   stsCode: string | undefined
   stsRequestId: string | undefined
 
-  constructor(status: number, code: ErrorCode, message: string, details: { cause?: unknown; retryAfter?: number; stsCode?: string; stsRequestId?: string } = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause })
-    this.status = status
+  /** `new RouteError(code, message?, details?)`; the 0.1 form `new RouteError(status, code, message, details?)` still works. */
+  constructor(code: ErrorCode, message?: string, details?: RouteErrorDetails)
+  constructor(status: number, code: ErrorCode, message: string, details?: RouteErrorDetails)
+  constructor(...args: [ErrorCode, string?, RouteErrorDetails?] | [number, ErrorCode, string, RouteErrorDetails?]) {
+    const [code, message, details = {}] = typeof args[0] === 'number'
+      ? [args[1] as ErrorCode, args[2] as string, { ...(args[3] as RouteErrorDetails | undefined), status: args[0] }]
+      : [args[0], args[1] as string | undefined, (args[2] as RouteErrorDetails | undefined) ?? {}]
+    super(message ?? ERRORS[code].message, details.cause === undefined ? undefined : { cause: details.cause })
     this.code = code
+    this.status = details.status ?? ERRORS[code].status
     this.retryAfter = details.retryAfter
     this.stsCode = details.stsCode
     this.stsRequestId = details.stsRequestId

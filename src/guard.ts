@@ -82,7 +82,7 @@ function withSeverity({ rule, ...rest }: Omit<GrantFinding, 'severity'>, severit
 
 /** The route's answer for a refused grant: the message names the rule, the statement and the fix. */
 export function invalidGrant(finding: GrantFinding): RouteError {
-  return new RouteError(500, 'InvalidGrant', `${finding.message} (rule: ${finding.rule}). Fix: ${finding.fix}`)
+  return new RouteError('InvalidGrant', `${finding.message} (rule: ${finding.rule}). Fix: ${finding.fix}`)
 }
 
 /** A count over its bound: an error naming the bound. */

@@ -1,7 +1,7 @@
 // Public exports of express-cos-sts.
 export { createStsRouter, type StsRouter } from './router.js'
 export { ConfigError } from './options.js'
-export { RouteError, type ErrorCode } from './errors.js'
+export { ERRORS, RouteError, type ErrorCode, type RouteErrorDetails } from './errors.js'
 export { actionSets, knownActions } from './cos-actions.js'
 export { allConditions, contentTypes, maxBytes, sourceIps } from './conditions.js'
 export { isAllowed, isPrefixAllowed, type PrefixRequest, type SimulatedRequest } from './simulator.js'

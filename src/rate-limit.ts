@@ -52,7 +52,7 @@ function createLayer(name: 'per-ip' | 'per-subject', defaults: RateLimitLayerOpt
   // express-rate-limit hands a store failure to next(); say what failed instead of a bare 500.
   return (req, res, next) => limiter(req, res, (error?: unknown) => {
     if (error === undefined) return next()
-    next(error instanceof RouteError ? error : new RouteError(500, 'InternalError', 'Rate limiting is unavailable; try again shortly.', { cause: errorSummary(error) }))
+    next(error instanceof RouteError ? error : new RouteError('InternalError', 'Rate limiting is unavailable; try again shortly.', { cause: errorSummary(error) }))
   })
 }
 
@@ -72,7 +72,7 @@ function tooManyRequests(req: Request, res: Response, next: NextFunction, option
   const set = Number(res.getHeader('Retry-After'))
   const resetMs = info?.resetTime instanceof Date ? info.resetTime.getTime() - Date.now() : options.windowMs
   const retryAfter = Number.isFinite(set) && set > 0 ? set : Math.ceil(resetMs / 1000)
-  next(new RouteError(429, 'TooManyRequests', 'Too many credential requests; try again later.', { retryAfter }))
+  next(new RouteError('TooManyRequests', undefined, { retryAfter }))
 }
 
 /** express-rate-limit logs (error, context); the router's logger takes (message, details). */

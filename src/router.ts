@@ -85,7 +85,7 @@ function state(res: Response): RouteState {
 /** A POST body that is not JSON would be silently ignored by express.json; say so instead. */
 function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
   const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0'
-  if (hasBody && !req.is('application/json')) next(new RouteError(400, 'InvalidRequest', 'Send the POST body as application/json.'))
+  if (hasBody && !req.is('application/json')) next(new RouteError('InvalidRequest', 'Send the POST body as application/json.'))
   else next()
 }
 
@@ -96,14 +96,14 @@ function readJsonBody(req: Request, res: Response, next: NextFunction): void {
   parseJsonBody(req, res, (error?: unknown) => {
     const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown }
     const undecodable = typeof status === 'number' && status >= 400 && status < 500 && type === undefined
-    next(undecodable ? new RouteError(400, 'InvalidRequest', 'The body could not be decoded.', { cause: error }) : error)
+    next(undecodable ? new RouteError('InvalidRequest', 'The body could not be decoded.', { cause: error }) : error)
   })
 }
 
 function methodNotAllowed(req: Request, res: Response, next: NextFunction): void {
   if (req.method === 'OPTIONS') return next() // CORS preflights belong to the app's cors middleware
   res.setHeader('Allow', 'GET, POST')
-  next(new RouteError(405, 'InvalidRequest', `Use GET or POST, not ${req.method}.`))
+  next(new RouteError('InvalidRequest', `Use GET or POST, not ${req.method}.`, { status: 405 }))
 }
 
 /** Turns every failure inside this router into the contract's JSON error, and tells onError/logger. */
@@ -132,10 +132,10 @@ function toRouteError(error: unknown): RouteError {
   if (error instanceof RouteError) return error
   const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown }
   if (typeof type === 'string' && typeof status === 'number') {
-    if (status === 413) return new RouteError(413, 'InvalidRequest', `The body is over the ${BODY_LIMIT} limit.`)
-    if (status < 500) return new RouteError(400, 'InvalidRequest', type === 'entity.parse.failed' ? 'The body is not valid JSON.' : 'The body could not be read.')
+    if (status === 413) return new RouteError('InvalidRequest', `The body is over the ${BODY_LIMIT} limit.`, { status: 413 })
+    if (status < 500) return new RouteError('InvalidRequest', type === 'entity.parse.failed' ? 'The body is not valid JSON.' : 'The body could not be read.')
   }
-  return new RouteError(500, 'InternalError', 'Something went wrong issuing credentials.', { cause: error })
+  return new RouteError('InternalError', undefined, { cause: error })
 }
 
 /** An observer that throws must not turn a served answer into a crash. */

@@ -48,7 +48,7 @@ export function narrowPlan(plan: GrantPlan, items: NonNullable<ReturnType<typeof
       ? findCoveringStatement(policy, { action, bucket, region, prefix: item.prefix })
       : -1
     if (covering < 0) {
-      throw new RouteError(403, 'ScopeNotAllowed', `scope[${i}] (${action} on ${bucket}/${item.prefix} in ${region}) is outside what you may do.`)
+      throw new RouteError('ScopeNotAllowed', `scope[${i}] (${action} on ${bucket}/${item.prefix} in ${region}) is outside what you may do.`)
     }
     const key = `${covering}\u0000${item.prefix}`
     const entry = actionsByPrefix.get(key) ?? { covering, prefix: item.prefix, actions: [] }
@@ -72,5 +72,5 @@ export function narrowPlan(plan: GrantPlan, items: NonNullable<ReturnType<typeof
 }
 
 function badRequest(message: string): RouteError {
-  return new RouteError(400, 'InvalidRequest', message)
+  return new RouteError('InvalidRequest', message)
 }

@@ -100,7 +100,7 @@ export function federationName(subject: string): string {
 async function withDeadline(call: Promise<StsAnswer>, deadlineAt: number): Promise<StsAnswer> {
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RouteError(504, 'StsTimeout', 'STS did not answer in time; try again.')), deadlineAt - Date.now())
+    timer = setTimeout(() => reject(new RouteError('StsTimeout')), deadlineAt - Date.now())
   })
   call.catch(() => undefined)
   try {
@@ -117,7 +117,7 @@ export function stsFailure(error: unknown): RouteError {
   if (error instanceof RouteError) return error
   if (error instanceof BudgetExhausted) {
     // Our own budget said no before STS was asked: the same answer as STS throttling, so clients back off alike.
-    return new RouteError(503, 'StsThrottled', 'Too many credential requests right now; try again shortly.', {
+    return new RouteError('StsThrottled', undefined, {
       cause: { name: error.name, message: error.message, reason: error.reason },
       retryAfter: Math.max(1, Math.ceil(error.retryAfterMs / 1000)),
     })
@@ -128,13 +128,13 @@ export function stsFailure(error: unknown): RouteError {
     ...(typeof code === 'string' && code !== '' ? { stsCode: code } : {}),
     ...(typeof requestId === 'string' && requestId !== '' ? { stsRequestId: requestId } : {}),
   }
-  if (code === 'RequestLimitExceeded') return new RouteError(503, 'StsThrottled', 'STS is busy; try again shortly.', { ...details, retryAfter: 1 })
+  if (code === 'RequestLimitExceeded') return new RouteError('StsThrottled', 'STS is busy; try again shortly.', { ...details, retryAfter: 1 })
   if (type === 'request-timeout' || (typeof message === 'string' && /timeout/i.test(message) && !details.stsCode)) {
-    return new RouteError(504, 'StsTimeout', 'STS did not answer in time; try again.', details)
+    return new RouteError('StsTimeout', undefined, details)
   }
-  if (details.stsCode) return new RouteError(502, 'StsError', 'STS refused to issue a key.', details)
-  if (typeof httpCode === 'number') return new RouteError(502, 'StsError', 'STS answered with an error.', details)
-  return new RouteError(502, 'StsError', 'Could not get an answer from STS.', details)
+  if (details.stsCode) return new RouteError('StsError', undefined, details)
+  if (typeof httpCode === 'number') return new RouteError('StsError', 'STS answered with an error.', details)
+  return new RouteError('StsError', 'Could not get an answer from STS.', details)
 }
 
 function toIssuedKey(answer: StsAnswer, durationSeconds: number): IssuedKey {
@@ -142,7 +142,7 @@ function toIssuedKey(answer: StsAnswer, durationSeconds: number): IssuedKey {
   const { TmpSecretId, TmpSecretKey, Token } = credentials ?? {}
   const expiredTime = answer?.ExpiredTime
   if (typeof TmpSecretId !== 'string' || typeof TmpSecretKey !== 'string' || typeof Token !== 'string' || typeof expiredTime !== 'number') {
-    throw new RouteError(502, 'StsError', 'STS answered without credentials.', { cause: { message: 'answer lacks Credentials or ExpiredTime' } })
+    throw new RouteError('StsError', 'STS answered without credentials.', { cause: { message: 'answer lacks Credentials or ExpiredTime' } })
   }
   return {
     tmpSecretId: TmpSecretId,
