@@ -1,5 +1,5 @@
 // Validates and normalises createStsRouter's options once, at start-up, with errors that name the option and the fix.
-import type { AuthorizeHook, CacheStore, ErrorEvent, IssueEvent, Logger, RateLimitLayerOptions, StsClientLike, StsRouterOptions } from './types.js'
+import type { AuthorizeHook, CacheOptions, CacheStore, ErrorEvent, IssueEvent, Logger, RateLimitLayerOptions, StsClientLike, StsOptions, StsRouterOptions } from './types.js'
 
 /** A configuration mistake, thrown by createStsRouter. `code` is stable: `ERR_COS_STS_<OPTION>`. */
 export class ConfigError extends Error {
@@ -60,14 +60,24 @@ export interface ResolvedOptions {
   logger: Logger
 }
 
-const KNOWN_OPTIONS = ['secretId', 'secretKey', 'bucket', 'region', 'durationSeconds', 'authorize', 'cache', 'rateLimit', 'sts', 'onIssue', 'onError', 'logger'] as const
-const KNOWN_STS_OPTIONS = ['endpoint', 'protocol', 'region', 'timeoutMs', 'roleArn', 'client', 'maxCallsPerSecond', 'maxConcurrency', 'maxQueue', 'maxRetries'] as const
-/** The options express-rate-limit 8 knows; anything else in a layer is a typo caught here, not silently ignored. */
-const KNOWN_RATE_LIMIT_OPTIONS = [
-  'windowMs', 'limit', 'max', 'message', 'statusCode', 'legacyHeaders', 'standardHeaders', 'identifier', 'retryAfter',
-  'requestPropertyName', 'skipFailedRequests', 'skipSuccessfulRequests', 'keyGenerator', 'ipv6Subnet', 'handler', 'skip',
-  'requestWasSuccessful', 'store', 'validate', 'passOnStoreError', 'logger',
-] as const
+/**
+ * Option names, typed from the option interfaces: `satisfies Record<keyof …, true>` makes the compiler refuse a
+ * list that misses or invents a name, so "did you mean" can never drift from the types.
+ */
+const KNOWN_OPTIONS = Object.keys({
+  secretId: true, secretKey: true, bucket: true, region: true, durationSeconds: true, authorize: true, cache: true, rateLimit: true,
+  sts: true, onIssue: true, onError: true, logger: true,
+} satisfies Record<keyof StsRouterOptions, true>)
+const KNOWN_STS_OPTIONS = Object.keys({
+  endpoint: true, protocol: true, region: true, timeoutMs: true, roleArn: true, client: true, maxCallsPerSecond: true, maxConcurrency: true,
+  maxQueue: true, maxRetries: true,
+} satisfies Record<keyof StsOptions, true>)
+/** express-rate-limit's own option names, from its Options type (so an upgrade that adds one is known at once). */
+const KNOWN_RATE_LIMIT_OPTIONS = Object.keys({
+  windowMs: true, limit: true, max: true, message: true, statusCode: true, legacyHeaders: true, standardHeaders: true, identifier: true,
+  retryAfter: true, requestPropertyName: true, skipFailedRequests: true, skipSuccessfulRequests: true, keyGenerator: true, ipv6Subnet: true,
+  handler: true, skip: true, requestWasSuccessful: true, store: true, validate: true, headers: true, passOnStoreError: true, logger: true,
+} satisfies Record<keyof RateLimitLayerOptions, true>)
 /** STS documents 600 calls per second for GetFederationToken and for AssumeRole, per account. */
 export const STS_RATE_LIMIT = 600
 
@@ -251,7 +261,7 @@ function resolveRateLimitLayer(option: string, layer: unknown): false | RateLimi
   return { ...given }
 }
 
-const KNOWN_CACHE_OPTIONS = ['max', 'minRemainingSeconds', 'store'] as const
+const KNOWN_CACHE_OPTIONS = Object.keys({ max: true, minRemainingSeconds: true, store: true } satisfies Record<keyof CacheOptions, true>)
 export const CACHE_DEFAULTS = { max: 10_000, minRemainingSeconds: 300 } as const
 
 function resolveCache(cache: StsRouterOptions['cache'], durationSeconds: number): false | ResolvedCacheOptions {
