@@ -37,6 +37,11 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): CacheSto
   if (typeof prefix !== 'string' || prefix.length > 100) {
     throw new ConfigError('redis.prefix', 'must be a string of at most 100 characters', "use a short name such as 'cos-sts:' or 'myapp:cos-sts:'")
   }
+  // Redis Cluster slots a key by its first {…}: a brace in the prefix would put every key in one slot ('app{cos}:')
+  // or split a subject's keys across slots, failing every lookup with CROSSSLOT ('a{b:').
+  if (/[{}]/.test(prefix)) {
+    throw new ConfigError('redis.prefix', `must not contain '{' or '}' (got ${JSON.stringify(prefix)}): they break Redis Cluster hash slots`, "drop the braces, e.g. 'app:cos:' instead of 'app{cos}:'; the store adds its own per-subject {…} hash tag")
+  }
 
   const send = async (command: string, args: Array<string | number>): Promise<unknown> => {
     if (client.status !== 'ready') throw new Error(`the Redis client is ${client.status}, not ready`)
