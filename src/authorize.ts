@@ -3,12 +3,24 @@ import type { Request } from 'express'
 import { codeForStatus, RouteError } from './errors.js'
 import type { AuthorizeHook, Grant } from './types.js'
 
-export async function authorizeRequest(authorize: AuthorizeHook, req: Request): Promise<Grant> {
+/**
+ * The hook's grant, or the contract's error. A hook that has not settled after `timeoutMs` (a hung session store)
+ * answers 504 AuthorizeTimeout instead of holding the request; its late outcome is ignored, a late rejection too.
+ */
+export async function authorizeRequest(authorize: AuthorizeHook, req: Request, timeoutMs: number): Promise<Grant> {
   let outcome: unknown
+  let timer: NodeJS.Timeout | undefined
   try {
-    outcome = await authorize(req)
+    const pending = Promise.resolve().then(() => authorize(req))
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RouteError('AuthorizeTimeout', undefined, { cause: { message: `authorize did not settle within ${timeoutMs} ms` } })), timeoutMs)
+    })
+    pending.catch(() => undefined) // a rejection after the deadline is not unhandled
+    outcome = await Promise.race([pending, deadline])
   } catch (error) {
-    throw fromThrown(error)
+    throw error instanceof RouteError && error.code === 'AuthorizeTimeout' ? error : fromThrown(error)
+  } finally {
+    clearTimeout(timer)
   }
   if (outcome === null || outcome === undefined) throw new RouteError('Unauthenticated')
   if (outcome === false) throw new RouteError('AccessDenied')
