@@ -20,6 +20,11 @@ export interface ScopeRequest {
 export interface KeyCache {
   /** The scope's key: a cached one while it has `minRemainingSeconds` left, else `fill`'s, one call per scope at a time. */
   issue(scope: ScopeRequest, fill: () => Promise<IssuedKey>): Promise<{ key: IssuedKey; cached: boolean }>
+  /**
+   * True when a servable key for `scope` is held in this process (no network call): the request will not need STS.
+   * For express-rate-limit's `skip`, so the per-subject limit counts only requests that call STS.
+   */
+  isServable(scope: ScopeRequest): boolean
   /** Drops `subject`'s cached keys and calls in flight; false when the shared store could not be told (logged). */
   invalidate(subject: string): Promise<boolean>
   stats(): CacheStats
@@ -100,12 +105,16 @@ export function createKeyCache(settings: KeyCacheSettings): KeyCache {
     return outcome
   }
 
+  // A plain hash names the scope in process (the hit path's one digest); the store only ever sees a keyed digest of it.
+  const scopeIdOf = (scope: ScopeRequest) => hash('sha256', JSON.stringify([
+    DIGEST_VERSION, settings.secretId, settings.mode, scope.subject, scope.bucket, scope.region, scope.durationSeconds, scope.policy,
+  ]), 'base64url')
+
   return {
+    isServable: (scope) => servableEntry(scopeIdOf(scope)) !== undefined,
+
     async issue(scope, fill) {
-      // A plain hash names the scope in process (the hit path's one digest); the store only ever sees a keyed digest of it.
-      const scopeId = hash('sha256', JSON.stringify([
-        DIGEST_VERSION, settings.secretId, settings.mode, scope.subject, scope.bucket, scope.region, scope.durationSeconds, scope.policy,
-      ]), 'base64url')
+      const scopeId = scopeIdOf(scope)
       const cachedEntry = shared === undefined ? servableEntry(scopeId) : undefined
       if (cachedEntry !== undefined) {
         counters.hits++
@@ -160,6 +169,7 @@ function uncachedIssuer(): KeyCache {
   const counters: CacheCounters = { hits: 0, misses: 0, joined: 0, stsCalls: 0, errors: 0, storeErrors: 0 }
   let inFlight = 0
   return {
+    isServable: () => false,
     async issue(_scope, fill) {
       counters.misses++
       counters.stsCalls++

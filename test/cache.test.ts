@@ -134,7 +134,10 @@ describe('cache: minimum remaining lifetime', () => {
       const lastServable = (first.key.expiredTime - 300) * 1000
       clock = lastServable - 1000
       assert.equal((await cache.issue(scope, fill)).cached, true)
+      assert.equal(cache.isServable(scope), true, 'held in process')
+      assert.equal(cache.isServable({ ...scope, subject: 'bob' }), false, 'another subject is not')
       clock = lastServable + 1
+      assert.equal(cache.isServable(scope), false, 'inside the margin: the next request needs STS')
       const renewed = await cache.issue(scope, fill)
       assert.equal(renewed.cached, false)
       assert.equal(sts.calls.length, 2)
