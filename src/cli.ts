@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// The express-cos-sts command: `audit <grant.json>` prints a grant's action × resource matrix and findings; exit 0 clean, 1 findings, 2 usage.
+// The express-cos-sts command: `audit <grant.json>` checks a grant (exit 0 clean, 1 findings, 2 usage); `doctor` checks the key against STS (exit 0 or 1).
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { auditGrant, type AuditReport } from './audit.js'
-import { GRANT_LIMITS } from './guard.js'
+import { auditGrant } from './audit.js'
+import { DOCTOR_USAGE, runDoctor } from './doctor.js'
+import type { AuditReport } from './types.js'
+import { GRANT_LIMITS } from './grant/limits.js'
 
 const USAGE = `Usage: express-cos-sts audit <grant.json> [--subject alice] [--bucket examplebucket-1250000000] [--region ap-guangzhou] [--json] [--strict]
 
@@ -111,13 +113,31 @@ function formatReport(file: string, report: AuditReport, notes: string[] = []): 
   return `${lines.join('\n')}\n`
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2))
-} catch (error) {
+/** `doctor` talks to STS, so it is the one async command. */
+async function run(argv: string[]): Promise<number> {
+  if (argv[0] !== 'doctor') return main(argv)
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${DOCTOR_USAGE}\n`)
+    return 0
+  }
+  let outcome
+  try {
+    outcome = await runDoctor(argv.slice(1))
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error), { cause: DOCTOR_USAGE })
+  }
+  process.stdout.write(`${outcome.lines.join('\n')}\n`)
+  return outcome.ok ? 0 : 1
+}
+
+run(process.argv.slice(2)).then((code) => {
+  process.exitCode = code
+}, (error: unknown) => {
   // A crash is not a finding: report it apart from exit status 1.
-  const message = error instanceof UsageError ? `${error.message}\n\n${USAGE}`
+  const usage = error instanceof UsageError && typeof error.cause === 'string' ? error.cause : USAGE
+  const message = error instanceof UsageError ? `${error.message}\n\n${usage}`
     : error instanceof FileError ? error.message
       : `unexpected error: ${error instanceof Error ? error.message : String(error)}`
   process.stderr.write(`express-cos-sts: ${message}\n`)
   process.exitCode = 2
-}
+})

@@ -1,5 +1,7 @@
 // Validates and normalises createStsRouter's options once, at start-up, with errors that name the option and the fix.
+import { BUCKET_PATTERN, REGION_PATTERN } from './cos/names.js'
 import type { AuthorizeHook, CacheOptions, CacheStore, ErrorEvent, IssueEvent, Logger, RateLimitLayerOptions, StsClientLike, StsOptions, StsRouterOptions } from './types.js'
+import { resolveUploadOptions, type ResolvedUploadOptions } from './upload-options.js'
 
 /** A configuration mistake, thrown by createStsRouter. `code` is stable: `ERR_COS_STS_<OPTION>`. */
 export class ConfigError extends Error {
@@ -55,9 +57,13 @@ export interface ResolvedOptions {
   cache: false | ResolvedCacheOptions
   rateLimit: false | ResolvedRateLimit
   sts: ResolvedStsOptions
-  onIssue: ((event: IssueEvent) => void) | undefined
-  onError: ((event: ErrorEvent) => void) | undefined
+  authorizeTimeoutMs: number
+  onIssue: StsRouterOptions['onIssue']
+  onError: StsRouterOptions['onError']
   logger: Logger
+  /** Server-chosen uploads (upload-options.ts). */
+  uploadKey: ResolvedUploadOptions['uploadKey']
+  uploadLimits: ResolvedUploadOptions['uploadLimits']
 }
 
 /**
@@ -66,11 +72,11 @@ export interface ResolvedOptions {
  */
 const KNOWN_OPTIONS = Object.keys({
   secretId: true, secretKey: true, bucket: true, region: true, durationSeconds: true, authorize: true, cache: true, rateLimit: true,
-  sts: true, onIssue: true, onError: true, logger: true,
+  sts: true, authorizeTimeoutMs: true, onIssue: true, onError: true, logger: true, uploadKey: true, uploadLimits: true,
 } satisfies Record<keyof StsRouterOptions, true>)
 const KNOWN_STS_OPTIONS = Object.keys({
   endpoint: true, protocol: true, region: true, timeoutMs: true, roleArn: true, client: true, maxCallsPerSecond: true, maxConcurrency: true,
-  maxQueue: true, maxRetries: true,
+  maxQueue: true, maxRetries: true, allowInsecureHttp: true,
 } satisfies Record<keyof StsOptions, true>)
 /** express-rate-limit's own option names, from its Options type (so an upgrade that adds one is known at once). */
 const KNOWN_RATE_LIMIT_OPTIONS = Object.keys({
@@ -81,10 +87,6 @@ const KNOWN_RATE_LIMIT_OPTIONS = Object.keys({
 /** STS documents 600 calls per second for GetFederationToken and for AssumeRole, per account. */
 export const STS_RATE_LIMIT = 600
 
-/** `BucketName-APPID`: lower-case letters, digits and hyphens, then the numeric APPID; at most 50 characters in all. */
-export const BUCKET_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-(\d{5,})$/
-/** COS regions look like `ap-guangzhou`, `na-siliconvalley`, `ap-shanghai-fsi`. */
-export const REGION_PATTERN = /^[a-z]{2,}-[a-z]+(?:-[a-z0-9]+)*$/
 /** `qcs::cam::uin/<uin>:roleName/<name>` or `qcs::cam::uin/<uin>:role/<roleId>`. */
 const ROLE_ARN_PATTERN = /^qcs::cam::uin\/\d+:(?:roleName\/[\w+=,.@-]{1,128}|role\/\d+)$/
 /** Host with optional port, no scheme or path. */
@@ -134,20 +136,20 @@ export function resolveOptions(options: StsRouterOptions, env: NodeJS.ProcessEnv
     throw new ConfigError('logger', 'must have warn() and error() methods', 'pass console, a pino/winston logger, or leave logger out')
   }
 
+  const authorizeTimeoutMs = wholeNumber('authorizeTimeoutMs', options.authorizeTimeoutMs, 10_000, 100, 120_000,
+    'use a few seconds more than your session store or database lookup can take, e.g. 10000')
   const cache = resolveCache(options.cache, durationSeconds)
   const rateLimit = resolveRateLimit(options.rateLimit)
+  const uploads = resolveUploadOptions(options)
+  if ('problem' in uploads) throw new ConfigError(uploads.option, uploads.problem, uploads.fix)
 
   return {
     secretId, secretKey, bucket, region, durationSeconds,
-    authorize: options.authorize,
+    authorize: options.authorize, authorizeTimeoutMs,
     cache, rateLimit, sts,
     onIssue: options.onIssue, onError: options.onError, logger,
+    uploadKey: uploads.uploadKey, uploadLimits: uploads.uploadLimits,
   }
-}
-
-/** The APPID part of `BucketName-APPID`. */
-export function appIdOf(bucket: string): string {
-  return BUCKET_PATTERN.exec(bucket)?.[1] ?? ''
 }
 
 /** Checks a duration against what the STS action allows; returns what is wrong and the fix, or undefined. */
@@ -176,6 +178,13 @@ function resolveSts(sts: StsRouterOptions['sts'], region: string): ResolvedStsOp
   if (protocol !== 'https:' && protocol !== 'http:') {
     throw new ConfigError('sts.protocol', `must be 'https:' or 'http:' (got ${describe(sts.protocol)})`, "leave it out for HTTPS, or pass 'http:' for a local STS")
   }
+  if (sts.allowInsecureHttp !== undefined && typeof sts.allowInsecureHttp !== 'boolean') {
+    throw new ConfigError('sts.allowInsecureHttp', `must be true or false (got ${describe(sts.allowInsecureHttp)})`, 'leave it out unless a plain-HTTP STS outside loopback and private addresses is really meant')
+  }
+  if (protocol === 'http:' && !isPrivateHost(hostOf(endpoint)) && sts.allowInsecureHttp !== true) {
+    throw new ConfigError('sts.protocol', `is 'http:' for ${describe(endpoint)}, which is not a loopback or private address: the temporary keys would cross the network in clear`,
+      "use 'https:' (the default), or set sts.allowInsecureHttp: true if a plain-HTTP hop is really safe here")
+  }
   const stsRegion = sts.region ?? region
   if (typeof stsRegion !== 'string' || !REGION_PATTERN.test(stsRegion)) {
     throw new ConfigError('sts.region', `must be a region such as 'ap-guangzhou' (got ${describe(stsRegion)})`, 'leave it out to use the region option')
@@ -198,6 +207,20 @@ function resolveSts(sts: StsRouterOptions['sts'], region: string): ResolvedStsOp
   const maxQueue = wholeNumber('sts.maxQueue', sts.maxQueue, 1000, 0, 100_000, 'use 0 to refuse at once when the budget is spent, or e.g. 1000')
   const maxRetries = wholeNumber('sts.maxRetries', sts.maxRetries, 2, 0, 5, 'use 0 to never retry, or e.g. 2')
   return { endpoint, protocol, region: stsRegion, timeoutMs, roleArn, client, maxCallsPerSecond, maxConcurrency, maxQueue, maxRetries }
+}
+
+/** The host part of `host[:port]`. */
+function hostOf(endpoint: string): string {
+  return endpoint.replace(/:\d+$/, '').toLowerCase()
+}
+
+/** Loopback or private (RFC 1918) addresses, where a plain-HTTP hop never leaves the machine or the private network. */
+export function isPrivateHost(host: string): boolean {
+  if (host === 'localhost' || host.endsWith('.localhost')) return true
+  const octets = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host)?.slice(1).map(Number)
+  if (octets === undefined || octets.some((octet) => octet > 255)) return false
+  const [a, b] = octets as [number, number]
+  return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)
 }
 
 function wholeNumber(option: string, value: unknown, fallback: number, min: number, max: number, fix: string): number {

@@ -4,21 +4,23 @@ import { authorizeRequest } from './authorize.js'
 import { keyCacheFor } from './cache.js'
 import { RouteError, sendError, writeJson } from './errors.js'
 import { resolveOptions, type ResolvedOptions } from './options.js'
-import { onceWarner } from './guard.js'
+import { onceWarner } from './grant/warn-once.js'
 import { createPlanner } from './grant-memo.js'
-import { buildPolicy, type GrantPlan } from './policy.js'
-import { credentialsBody, issueEvent } from './response.js'
+import type { GrantPlan } from './policy.js'
+import { createIssuer, type PreparedIssue } from './issue.js'
 import { createRateLimitLayers } from './rate-limit.js'
-import { narrowPlan, parseRequestedScope } from './scope.js'
 import { createStsCaller } from './sts.js'
-import type { CacheStats, ErrorEvent, StsRouterOptions } from './types.js'
+import { stsHint } from './sts-hints.js'
+import type { CacheStats, CredentialsResponse, ErrorEvent, Grant, IssueOptions, StsRouterOptions } from './types.js'
 
 /** Largest POST body accepted: a full 50-item scope fits in a few kB. */
 export const BODY_LIMIT = '16kb'
 
 /** Per-request state shared by the steps, kept on res.locals so each step stays a plain Express handler. */
 interface RouteState {
+  grant?: Grant
   plan?: GrantPlan
+  prepared?: PreparedIssue
 }
 
 /** The Express router, plus the key cache's controls. */
@@ -27,14 +29,27 @@ export type StsRouter = Router & {
   invalidate(subject: string): Promise<boolean>
   /** The cache's counters: hits, misses, joined in-flight calls, STS calls, errors, store errors, entries. */
   cacheStats(): CacheStats
+  /**
+   * A key for `grant` without an HTTP request (e.g. inside the app's own "new post" answer): the route's rules,
+   * cache and STS budget, resolving to the route's 200 body, rejecting with a RouteError. Rate limits do not apply.
+   */
+  issue(grant: Grant, request?: IssueOptions): Promise<CredentialsResponse>
 }
 
 export function createStsRouter(options: StsRouterOptions): StsRouter {
   const resolved = resolveOptions(options)
   const callSts = createStsCaller(resolved)
   const cache = keyCacheFor(resolved)
-  // Per IP before anything else (floods never reach authorize or the body parser); per subject once the grant names one.
-  const rateLimits = createRateLimitLayers(resolved, (res) => state(res).plan?.subject)
+  const issuer = createIssuer(resolved, cache, callSts)
+  // Per IP before anything else (floods never reach authorize or the body parser); per subject once the request's
+  // key is known, counting only requests the cache cannot answer in process (those are the ones that cost STS calls).
+  const rateLimits = createRateLimitLayers(resolved, {
+    subjectOf: (res) => state(res).plan?.subject,
+    servable: (res) => {
+      const prepared = state(res).prepared
+      return prepared !== undefined && cache.isServable(prepared.scope)
+    },
+  })
   const perIp = rateLimits.perIp ? [rateLimits.perIp] : []
   const perSubject = rateLimits.perSubject ? [rateLimits.perSubject] : []
   const assumeRole = resolved.sts.roleArn !== undefined
@@ -45,7 +60,8 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
 
   const authorizeStep: RequestHandler = async (req, res, next) => {
     try {
-      const grant = await authorizeRequest(resolved.authorize, req)
+      const grant = await authorizeRequest(resolved.authorize, req, resolved.authorizeTimeoutMs)
+      state(res).grant = grant
       state(res).plan = planFor(grant)
       next()
     } catch (error) {
@@ -53,29 +69,46 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
     }
   }
 
-  const issueStep: RequestHandler = async (req, res, next) => {
+  const prepareStep: RequestHandler = async (req, res, next) => {
     try {
-      const granted = state(res).plan as GrantPlan
-      const requested = req.method === 'POST' ? parseRequestedScope(req.body) : undefined
-      const plan = requested === undefined ? granted : narrowPlan(granted, requested)
-      const policy = buildPolicy(plan)
-      const scope = { subject: plan.subject, bucket: plan.bucket, region: plan.region, policy, durationSeconds: plan.durationSeconds }
-      const { key, cached } = await cache.issue(scope, () => callSts({ subject: plan.subject, policy, durationSeconds: plan.durationSeconds }))
-      writeJson(res, 200, credentialsBody(key, plan))
-      notify(resolved, () => resolved.onIssue?.(issueEvent(key, plan, cached)))
+      const { grant, plan } = state(res)
+      state(res).prepared = await issuer.prepare(plan as GrantPlan, grant as Grant, req.method === 'POST' ? req.body : undefined, req)
+      next()
     } catch (error) {
       next(error)
+    }
+  }
+
+  const issueStep: RequestHandler = async (_req, res, next) => {
+    try {
+      const { body, event } = await issuer.issue(state(res).prepared as PreparedIssue)
+      writeJson(res, 200, body)
+      notify(resolved, () => resolved.onIssue?.(event))
+    } catch (error) {
+      next(error)
+    }
+  }
+
+  const issue = async (grant: Grant, request: IssueOptions = {}): Promise<CredentialsResponse> => {
+    try {
+      const body: unknown = request
+      const prepared = await issuer.prepare(planFor(grant), grant, body, undefined)
+      const { body: answer, event } = await issuer.issue(prepared)
+      notify(resolved, () => resolved.onIssue?.(event))
+      return answer
+    } catch (error) {
+      throw toRouteError(error)
     }
   }
 
   const router = express.Router()
   router.route('/')
     .head(methodNotAllowed)
-    .get(...perIp, authorizeStep, ...perSubject, issueStep)
-    .post(...perIp, requireJsonBody, readJsonBody, authorizeStep, ...perSubject, issueStep)
+    .get(...perIp, authorizeStep, prepareStep, ...perSubject, issueStep)
+    .post(...perIp, requireJsonBody, readJsonBody, authorizeStep, prepareStep, ...perSubject, issueStep)
     .all(methodNotAllowed)
   router.use(errorHandler(resolved))
-  return Object.assign(router, { invalidate: (subject: string) => cache.invalidate(subject), cacheStats: () => cache.stats() })
+  return Object.assign(router, { invalidate: (subject: string) => cache.invalidate(subject), cacheStats: () => cache.stats(), issue })
 }
 
 function state(res: Response): RouteState {
@@ -116,11 +149,13 @@ function errorHandler(resolved: ResolvedOptions) {
     if (subject !== undefined) event.subject = subject
     if (routeError.stsCode !== undefined) event.stsCode = routeError.stsCode
     if (routeError.stsRequestId !== undefined) event.stsRequestId = routeError.stsRequestId
+    const hint = stsHint(routeError.stsCode)
+    if (hint !== undefined) event.hint = hint
     if (routeError.status >= 500) {
       event.cause = routeError.cause
       // The budget refusing calls is the router protecting the account, not a fault: under a flood, one warn per refusal.
       const level = routeError.code === 'StsThrottled' && routeError.stsCode === undefined ? 'warn' : 'error'
-      resolved.logger[level](`express-cos-sts: ${routeError.code}: ${routeError.message}`, { ...event })
+      resolved.logger[level](`express-cos-sts: ${routeError.code}: ${routeError.message}${hint === undefined ? '' : ` (${routeError.stsCode}: ${hint})`}`, { ...event })
     }
     notify(resolved, () => resolved.onError?.(event))
     sendError(res, routeError)
@@ -138,11 +173,17 @@ function toRouteError(error: unknown): RouteError {
   return new RouteError('InternalError', undefined, { cause: error })
 }
 
-/** An observer that throws must not turn a served answer into a crash. */
-function notify(resolved: ResolvedOptions, call: () => void): void {
+/** An observer that throws, or an async one that rejects (a metrics sink that is down), must not turn a served answer into a crash. */
+function notify(resolved: ResolvedOptions, call: () => unknown): void {
+  const failed = (error: unknown) => {
+    resolved.logger.error('express-cos-sts: an onIssue/onError hook failed', { message: error instanceof Error ? error.message : String(error) })
+  }
   try {
-    call()
+    const returned = call()
+    if (returned !== null && typeof returned === 'object' && typeof (returned as { then?: unknown }).then === 'function') {
+      ;(returned as PromiseLike<unknown>).then(undefined, failed)
+    }
   } catch (error) {
-    resolved.logger.error('express-cos-sts: an onIssue/onError hook threw', { message: error instanceof Error ? error.message : String(error) })
+    failed(error)
   }
 }

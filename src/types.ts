@@ -63,6 +63,11 @@ export interface ScopeItem {
 /** The 200 body: the shape of the official qcloud-cos-sts SDK plus where the key may be used. */
 export interface CredentialsResponse {
   credentials: { tmpSecretId: string; tmpSecretKey: string; sessionToken: string }
+  /**
+   * Start of the signing window cos-js-sdk-v5 uses: when STS issued the key, minus 15 minutes, so a device
+   * whose clock is up to 15 minutes slow still keeps the key (it drops one whose StartTime is past its own
+   * clock + 30 s). COS accepts a window that began before the key existed (docs/uploads.md).
+   */
   startTime: number
   expiredTime: number
   expiration: string
@@ -70,7 +75,50 @@ export interface CredentialsResponse {
   bucket: string
   region: string
   scope: Array<{ actions: string[]; prefixes: string[] }>
+  /** The server's clock (epoch seconds) when it answered: a front end may set the SDK's `SystemClockOffset` from it. */
+  serverTime: number
+  /** Only for a server-chosen upload (`{ upload }`): the object key the router chose; the key covers exactly it. */
+  key?: string
 }
+
+/** The file a front end declares when it asks the router to name the object: POST `{ "upload": { name, size?, contentType? } }`. */
+export interface DeclaredFile {
+  /** The file's own name; by default only its extension is used (kept when 1–10 of `[a-z0-9]`, lower-cased). */
+  name: string
+  /** Bytes. Checked against the limits, and bounds each upload request's `cos:content-length`. */
+  size?: number
+  contentType?: string
+}
+
+/**
+ * Limits on a declared file (server-chosen uploads), refused with 400 UploadNotAllowed before STS is asked.
+ * The grant's own `cos:content-length` / `cos:content-type` conditions on the object also apply.
+ */
+export interface UploadLimits {
+  /** Largest file in bytes; also a `cos:content-length` condition on the key's PutObject and UploadPart (COS checks each part, not the whole file). */
+  maxBytes?: number
+  /** Content types the declared `contentType` must match (`*` and `?` wildcards, e.g. `image/*`); a file declaring none is refused. */
+  contentTypes?: string[]
+  /** Extensions the name must end in, without the dot, case-insensitive (e.g. `['jpg', 'png']`). */
+  extensions?: string[]
+}
+
+/** What `uploadKey` receives; `req` is undefined for `router.issue()`. */
+export interface UploadKeyInput {
+  subject: string
+  grant: Grant
+  file: DeclaredFile
+  req: Request | undefined
+}
+
+/** What `router.issue(grant, request)` may ask for, as a POST body would: a requested scope, or a server-chosen upload (not both). */
+export interface IssueOptions {
+  scope?: Array<Partial<ScopeItem> & Pick<ScopeItem, 'action' | 'prefix'>>
+  upload?: DeclaredFile
+}
+
+/** Names the object of a server-chosen upload; the key must lie inside a write prefix of the grant (else 500 InvalidGrant). */
+export type UploadKeyHook = (input: UploadKeyInput) => string | Promise<string>
 
 /** Minimal logger; `console` fits. Never receives a secret in clear. */
 export interface Logger {
@@ -96,8 +144,13 @@ export interface StsAnswer {
 export interface StsOptions {
   /** Host with optional port, no scheme: `sts.internal.tencentcloudapi.com`, `127.0.0.1:9000`. Default `sts.tencentcloudapi.com`. */
   endpoint?: string
-  /** `https:` (default) or `http:` for a local STS. */
+  /**
+   * `https:` (default) or `http:`. Plain HTTP carries the temporary keys in clear, so it is accepted only for a
+   * loopback or private-address endpoint (a local STS, a proxy in the VPC) unless `allowInsecureHttp` is true.
+   */
   protocol?: 'https:' | 'http:' | 'https://' | 'http://'
+  /** Accept `protocol: 'http:'` for an endpoint that is not a loopback or private address (default false). */
+  allowInsecureHttp?: boolean
   /** Region of the STS call; defaults to the `region` option. */
   region?: string
   /**
@@ -155,6 +208,8 @@ export interface ErrorEvent {
   /** The STS error code and RequestId, when STS answered with an error. */
   stsCode?: string
   stsRequestId?: string
+  /** For the operator, when STS refused: what is wrong and how to fix it (e.g. for AuthFailure.SignatureFailure). */
+  hint?: string
   /** The original error, for 5xx answers (already stripped of secrets by the SDK). */
   cause?: unknown
 }
@@ -191,6 +246,24 @@ export interface CacheStore {
   set(key: string, value: string, ttlMs: number, onlyIfAbsent?: boolean): Promise<boolean>
   /** Deletes `key` only while it still holds `value` (an instance releasing the fill lock it took). */
   deleteIfValue(key: string, value: string): Promise<void>
+  /**
+   * Optional: the values of `keys` at once, from this process's memory (`createMemoryCacheStore` has it). A store with
+   * `peek` is trusted as in-process: its values are not sealed and no first level is kept in front of it.
+   */
+  peek?(keys: string[]): Array<string | null | undefined>
+  /** Optional, with `subscribe`: sends `message` to every subscriber of `channel` on every instance (Redis PUBLISH). */
+  publish?(channel: string, message: string): Promise<void>
+  /**
+   * Optional: calls `listener` with every message published on `channel`; resolves with a function that stops it.
+   * With pub/sub an `invalidate()` reaches every instance's first level at once, and a waiting instance learns at
+   * once that another filled the key; without it, the first level's lifetime and polling with backoff bound both.
+   */
+  subscribe?(channel: string, listener: (message: string) => void): Promise<() => void>
+  /**
+   * Optional: the secret that seals values and names keys in this store, instead of one derived from `secretKey`.
+   * Use it when `secretKey` is a placeholder (e.g. with `sts.client`); at least 32 characters of 3 kinds.
+   */
+  readonly sealSecret?: string
 }
 
 /** The cache's counters since the router was created (`router.cacheStats()`). */
@@ -230,7 +303,119 @@ export interface StsRouterOptions {
   /** Two express-rate-limit layers, on by default; `false` turns both off. */
   rateLimit?: false | RateLimitOptions
   sts?: StsOptions
-  onIssue?: (event: IssueEvent) => void
-  onError?: (event: ErrorEvent) => void
+  /**
+   * Names the object of a server-chosen upload (`{ upload }` bodies). Default: inside the grant's first write
+   * prefix ending in `*`, a `YYYY/MM/DD/` date path (UTC), 24 random hex digits and the name's extension.
+   */
+  uploadKey?: UploadKeyHook
+  /** Limits on the file of a server-chosen upload (docs/uploads.md). */
+  uploadLimits?: UploadLimits
+  /**
+   * Most milliseconds `authorize` may take (default 10000): a hung session store answers 504 AuthorizeTimeout
+   * instead of holding the request and its socket.
+   */
+  authorizeTimeoutMs?: number
+  /** Told after every 200. May be async: a throw or a rejection is logged, never crashes the process or changes the answer. */
+  onIssue?: (event: IssueEvent) => unknown
+  /** Told after every error answer. May be async, like onIssue. */
+  onError?: (event: ErrorEvent) => unknown
   logger?: Logger
 }
+
+// ---- grant rules, the audit and the simulator ----
+
+/** Stable names of the rules a grant is checked against; each finding names one, and docs/security.md has a heading for each. */
+export type GrantRule =
+  | 'grant-shape'
+  | 'subject'
+  | 'anonymous-subject'
+  | 'bucket'
+  | 'region'
+  | 'duration'
+  | 'wildcard-action'
+  | 'unknown-action'
+  | 'prefix-shape'
+  | 'condition'
+  | 'too-many-statements'
+  | 'too-many-prefixes'
+  | 'too-many-actions'
+  | 'policy-too-large'
+  | 'write-outside-subject'
+  | 'shared-write'
+  | 'read-outside-subject'
+  | 'long-duration'
+
+/** One thing wrong with (or worth knowing about) a grant. */
+export interface GrantFinding {
+  rule: GrantRule
+  /** `error` refuses the grant (500 InvalidGrant, no STS call); `warning` is reported by the audit, and some are logged once by the router. */
+  severity: 'error' | 'warning'
+  /** The statement concerned: `grant` (top level, or the one built from actions + prefixes) or `grant.statements[i]`. */
+  statement: string
+  /** What is wrong, starting with where. */
+  message: string
+  /** How to put it right. */
+  fix: string
+  /** The actions the finding concerns, when it is about some cells of the action × resource matrix. */
+  actions?: string[]
+  /** The prefix the finding concerns, when it is about some cells of the matrix. */
+  prefix?: string
+}
+
+/** Where and as whom to audit a grant: what createStsRouter's options and the signed-in user would supply. */
+export interface AuditOptions {
+  /** Audit as this user: replaces `grant.subject` and every `${subject}` in the grant's prefixes. */
+  subject?: string
+  /** The router's default bucket (`BucketName-APPID`); a grant's own `bucket` wins, as in the router. */
+  bucket: string
+  /** The router's default region; a grant's own `region` wins. */
+  region: string
+  /** The router's `durationSeconds` (default 1800); a grant's own wins. */
+  durationSeconds?: number
+  /** Judge durations by AssumeRole's limits (the router's `sts.roleArn`). */
+  assumeRole?: boolean
+}
+
+/** One cell of the matrix: one action on one resource, as one statement grants it. */
+export interface AuditRow {
+  /** `grant` or `grant.statements[i]`. */
+  statement: string
+  /** `name/cos:…`, or the name as given when it is not a COS action. */
+  action: string
+  prefix: string
+  /** The CAM resource the policy names (the prefix alone when bucket or region is invalid). */
+  resource: string
+  /** True for actions that change state (unknown names count as writes). */
+  write: boolean
+  /** Rules of the findings about this cell. */
+  findings: GrantRule[]
+}
+
+/** What auditGrant finds: the matrix, every finding, and the policy the router would send. */
+export interface AuditReport {
+  subject: string | undefined
+  bucket: string | undefined
+  region: string | undefined
+  rows: AuditRow[]
+  /** Every finding in the order the rules ran: shape, each statement, writes, policy size, then the audit-only warnings. */
+  findings: GrantFinding[]
+  errors: number
+  warnings: number
+  /** The policy the router would send to STS; only when nothing is an error. */
+  policy?: CamPolicy
+  /** Its URL-encoded length, against GRANT_LIMITS.policyEncodedChars. */
+  policyLength?: number
+}
+
+/** One object request for the simulator: `key` is a literal object key. */
+export interface SimulatedRequest {
+  action: string
+  bucket: string
+  region: string
+  key: string
+  /** Request context for conditions, e.g. `{ 'cos:content-length': 1024, 'qcs:ip': '203.0.113.7' }`. */
+  context?: Record<string, string | number>
+}
+
+/** A requested scope item for the simulator: `prefix` is a key, or a key prefix ending in `*`. The same type as ScopeItem. */
+export type PrefixRequest = ScopeItem

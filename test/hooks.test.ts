@@ -105,3 +105,43 @@ describe('authorizeTimeoutMs', () => {
     assert.equal(res.status, 200)
   })
 })
+
+describe('STS errors: a remedy for the operator, a generic answer for the user', () => {
+  let fixture: Fixture | undefined
+  afterEach(async () => {
+    await fixture?.close()
+    fixture = undefined
+  })
+
+  const cases: Array<[code: string, hint: RegExp]> = [
+    ['AuthFailure.SignatureFailure', /SecretKey does not match the SecretId/],
+    ['AuthFailure.SecretIdNotFound', /deleted or disabled/],
+    ['InvalidParameter.GrantOtherResource', /APPID/],
+    ['InvalidParameter.PolicyTooLong', /fewer, shorter prefixes/],
+    ['UnauthorizedOperation', /sts:GetFederationToken/],
+  ]
+  for (const [code, hint] of cases) {
+    it(`${code}: 502 StsError to the caller; onError and the log line carry the hint`, async () => {
+      fixture = await startFixture({}, {})
+      fixture.sts.fail({ kind: 'error', code })
+      const res = await request(fixture.app).get('/creds').set('x-user', 'alice')
+      assert.equal(res.status, 502)
+      assert.deepEqual(res.body, { error: { code: 'StsError', message: 'STS refused to issue a key.' } })
+      const event = fixture.errors.at(-1)
+      assert.equal(event?.stsCode, code)
+      assert.match(event?.hint ?? '', hint)
+      const line = fixture.logger.lines.find((entry) => entry.level === 'error' && entry.message.includes(code))
+      assert.ok(line, 'the error line names the STS code')
+      assert.match(line.message, hint)
+    })
+  }
+
+  it('an STS error with no known remedy has no hint', async () => {
+    fixture = await startFixture()
+    fixture.sts.fail({ kind: 'error', code: 'ResourceUnavailable' })
+    const res = await request(fixture.app).get('/creds').set('x-user', 'alice')
+    assert.equal(res.status, 502)
+    assert.equal(fixture.errors.at(-1)?.stsCode, 'ResourceUnavailable')
+    assert.equal(fixture.errors.at(-1)?.hint, undefined)
+  })
+})

@@ -117,4 +117,24 @@ describe('options', () => {
       assert.equal(error.code, 'ERR_COS_STS_BUCKET')
     }
   })
+
+  it('refuses plain HTTP to an STS that is not on a loopback or private address, unless sts.allowInsecureHttp says so', () => {
+    throwsNaming({ ...valid, sts: { protocol: 'http:' } }, 'sts.protocol', /allowInsecureHttp/)
+    throwsNaming({ ...valid, sts: { protocol: 'http://', endpoint: 'sts.internal.tencentcloudapi.com' } }, 'sts.protocol', /in clear/)
+    throwsNaming({ ...valid, sts: { protocol: 'http:', endpoint: '8.8.8.8:80' } }, 'sts.protocol', /https:/)
+    throwsNaming({ ...valid, sts: { protocol: 'http:', endpoint: '172.32.0.1' } }, 'sts.protocol', /allowInsecureHttp/)
+    throwsNaming({ ...valid, sts: { protocol: 'http:', endpoint: '127.0.0.1.example.com' } }, 'sts.protocol', /allowInsecureHttp/)
+    throwsNaming({ ...valid, sts: { allowInsecureHttp: 'yes' } }, 'sts.allowInsecureHttp', /leave it out/)
+    for (const endpoint of ['127.0.0.1:9000', 'localhost:9000', '10.0.0.5', '172.16.3.4:8080', '192.168.1.10:9000']) {
+      assert.doesNotThrow(() => createStsRouter({ ...valid, sts: { protocol: 'http:', endpoint } }), endpoint)
+    }
+    assert.doesNotThrow(() => createStsRouter({ ...valid, sts: { protocol: 'http:', endpoint: 'sts.example.internal', allowInsecureHttp: true } }))
+  })
+
+  it('checks authorizeTimeoutMs', () => {
+    throwsNaming({ ...valid, authorizeTimeoutMs: 0 }, 'authorizeTimeoutMs', /e\.g\. 10000/)
+    throwsNaming({ ...valid, authorizeTimeoutMs: '5s' }, 'authorizeTimeoutMs', /e\.g\. 10000/)
+    throwsNaming({ ...valid, authorizeTimeout: 5000 }, 'authorizeTimeout', /did you mean `authorizeTimeoutMs`/)
+    assert.doesNotThrow(() => createStsRouter({ ...valid, authorizeTimeoutMs: 3000 }))
+  })
 })
