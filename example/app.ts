@@ -4,6 +4,7 @@ import express, { type Express, type Request } from 'express'
 import cookieParser from 'cookie-parser'
 import { createStsRouter, type StsRouterOptions } from '../src/index.js'
 import { grantFor, isUser, USERS, type User } from './grant.js'
+import { serveClientModule } from './client-module.js'
 
 export interface ExampleAppOptions {
   /** createStsRouter's options, less `authorize`, which the toy login provides. */
@@ -60,6 +61,8 @@ export function createExampleApp(options: ExampleAppOptions): Express {
   })
 
   app.get('/vendor/cos-js-sdk-v5.min.js', (_req, res) => res.sendFile(join(COS_SDK_DIR, 'cos-js-sdk-v5.min.js')))
+  // express-cos-sts/client, which the page imports as an ES module.
+  app.get('/vendor/express-cos-sts-client.js', serveClientModule)
   app.use(express.static(PUBLIC_DIR))
   return app
 }

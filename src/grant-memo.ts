@@ -1,6 +1,7 @@
 // Remembers the plans of grants already checked, so a user's repeat request skips the least-privilege rules' work.
 import { LRUCache } from 'lru-cache'
-import { planGrant, type GrantPlan, type PlanDefaults } from './policy.js'
+import { planGrant, type PlanDefaults } from './grant/plan.js'
+import type { GrantPlan } from './policy.js'
 import type { Grant } from './types.js'
 
 /** Distinct grants remembered; a grant is small, and a miss only costs the checks it would have run anyway. */

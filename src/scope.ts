@@ -1,9 +1,10 @@
 // Requested scope (POST body): parse the cos-js-sdk-v5 Scope items and narrow the plan to exactly them, or refuse.
 import { RouteError } from './errors.js'
-import { normalizeAction } from './cos-actions.js'
-import { buildPolicy, prefixProblem, type GrantPlan, type PlannedStatement } from './policy.js'
+import { normalizeAction } from './cos/actions.js'
+import { buildPolicy, type GrantPlan, type PlannedStatement } from './policy.js'
+import { prefixProblem } from './grant/statement.js'
 import { findCoveringStatement } from './simulator.js'
-import { encodedPolicyLength, GRANT_LIMITS } from './guard.js'
+import { encodedPolicyLength, GRANT_LIMITS } from './grant/limits.js'
 import type { ScopeItem } from './types.js'
 
 /** More items than any real upload asks for at once; bounds the work one request can cause. */

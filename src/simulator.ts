@@ -1,37 +1,17 @@
-// CAM policy simulator for COS: the one place that decides whether a grant contains a request.
-import { normalizeAction } from './cos-actions.js'
+// CAM policy simulator for COS and CI: the one place that decides whether a grant contains a request.
+import { normalizeAction } from './cos/actions.js'
+import { isBucketName, isRegionName, resourceBase as serviceBase } from './cos/names.js'
 import { type OperatorSpec, ipInRange, isPlainObject, parseBool, parseDate, parseIpRange, parseNumber, parseOperator } from './conditions.js'
-import type { CamPolicy, CamStatement } from './types.js'
+import type { CamPolicy, CamStatement, PrefixRequest, SimulatedRequest } from './types.js'
 
-/** One object request: `key` is a literal object key. */
-export interface SimulatedRequest {
-  action: string
-  bucket: string
-  region: string
-  key: string
-  /** Request context for conditions, e.g. `{ 'cos:content-length': 1024, 'qcs:ip': '203.0.113.7' }`. */
-  context?: Record<string, string | number>
-}
-
-/** A requested scope: `prefix` is a key, or a key prefix ending in `*` (no other `*`). */
-export interface PrefixRequest {
-  action: string
-  bucket: string
-  region: string
-  prefix: string
-}
-
-const REGION_RE = /^[a-z][a-z0-9-]{0,63}$/
-const BUCKET_RE = /^[a-z0-9][a-z0-9-]{0,63}-(\d{1,20})$/
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 // Generous bound on keys/prefixes so the worst-case matching cost stays small.
 const MAX_KEY_LENGTH = 4096
 
-/** `qcs::cos:<region>:uid/<APPID>:<bucket>/`; undefined for names that could not be a COS bucket/region. */
-function resourceBase(bucket: unknown, region: unknown): string | undefined {
-  if (typeof bucket !== 'string' || typeof region !== 'string' || !REGION_RE.test(region)) return undefined
-  const appId = BUCKET_RE.exec(bucket)?.[1]
-  return appId === undefined ? undefined : `qcs::cos:${region}:uid/${appId}:${bucket}/`
+/** The resource string up to the key for `action`'s service; undefined for names that could not be a COS bucket/region. */
+function resourceBase(action: string, bucket: unknown, region: unknown): string | undefined {
+  if (!isBucketName(bucket) || !isRegionName(region)) return undefined
+  return serviceBase(action.startsWith('name/ci:') ? 'ci' : 'cos', region, bucket)
 }
 
 // Keys are compared as they are (no Unicode normalisation). Ill-formed UTF-16 cannot be a COS key;
@@ -226,7 +206,7 @@ function conditionHolds(condition: unknown, context: Record<string, unknown>): b
  */
 export function isAllowed(policy: CamPolicy, request: SimulatedRequest): boolean {
   const action = normalizeAction(request.action)
-  const base = resourceBase(request.bucket, request.region)
+  const base = action === undefined ? undefined : resourceBase(action, request.bucket, request.region)
   if (action === undefined || base === undefined || !validKey(request.key) || request.key === '') return false
   const resource = base + request.key
   const context: Record<string, unknown> = isPlainObject(request.context) ? request.context : {}
@@ -251,7 +231,7 @@ export function isAllowed(policy: CamPolicy, request: SimulatedRequest): boolean
  */
 export function findCoveringStatement(policy: CamPolicy, request: PrefixRequest): number {
   const action = normalizeAction(request.action)
-  const base = resourceBase(request.bucket, request.region)
+  const base = action === undefined ? undefined : resourceBase(action, request.bucket, request.region)
   const prefix = request.prefix
   if (action === undefined || base === undefined || !validKey(prefix)) return -1
   const star = prefix.endsWith('*')

@@ -148,6 +148,8 @@ describe('example page in Chromium', function () {
 
   it('alice trying bob\'s folder: COS answers AccessDenied, the page shows it, nothing is stored', async () => {
     await logIn('alice')
+    // A whole-grant key reaches COS, which refuses it (a per-file key is refused by the route first: next test).
+    await page.click('#flow-grant')
     await choose('intruder.txt', Buffer.from('alice was here'), 'text/plain')
     assert.equal(await page.textContent('#try-other'), "Try bob's folder")
     await page.click('#try-other')
@@ -158,6 +160,19 @@ describe('example page in Chromium', function () {
     assert.equal(await page.textContent('#percent'), 'failed')
     const refused = cos.requests.at(-1)
     assert.deepEqual(refused, { method: 'PUT', key: 'uploads/bob/intruder.txt', operation: 'PutObject', status: 403, code: 'AccessDenied' })
+    assert.equal(cos.keys().filter((key) => key.startsWith('uploads/bob/')).length, 0)
+  })
+
+  it('alice trying bob\'s folder with a per-file key: the route refuses it (403) and nothing reaches COS', async () => {
+    await logIn('alice')
+    await choose('intruder.txt', Buffer.from('alice was here'), 'text/plain')
+    const first = cos.requests.length
+    await page.click('#try-other')
+
+    const status = await settled()
+    assert.equal(status.state, 'error')
+    assert.match(status.text, /^No key, so nothing was sent to COS\. ScopeNotAllowed: scope\[0\] \(name\/cos:\w+ on examplebucket-1250000000\/uploads\/bob\/intruder\.txt in ap-guangzhou\) is outside what you may do\. \(HTTP 403\)$/)
+    assert.deepEqual(cos.requests.slice(first), [], 'no request reached COS')
     assert.equal(cos.keys().filter((key) => key.startsWith('uploads/bob/')).length, 0)
   })
 

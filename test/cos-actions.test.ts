@@ -1,6 +1,6 @@
 // COS action names: normalisation truth table, write classification and the named action sets.
 import assert from 'node:assert/strict'
-import { actionSets, isWriteAction, knownActions, normalizeAction } from '../src/cos-actions.js'
+import { actionSets, isWriteAction, knownActions, normalizeAction } from '../src/cos/actions.js'
 
 describe('cos-actions', () => {
   describe('normalizeAction', () => {

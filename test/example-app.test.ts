@@ -77,6 +77,18 @@ describe('example app', () => {
     assert.match(sdk.headers.get('content-type') ?? '', /javascript/)
     assert.ok((await sdk.text()).length > 100_000)
   })
+
+  it('serves express-cos-sts/client from src as a JavaScript module, which the page imports', async () => {
+    assert.match(await (await fetch(example.url)).text(), /<script type="module" src="app\.js"><\/script>/)
+    assert.match(await (await fetch(`${example.url}app.js`)).text(), /^import \{ createGetAuthorization, requestUpload \} from '\/vendor\/express-cos-sts-client\.js'$/m)
+    const client = await fetch(`${example.url}vendor/express-cos-sts-client.js`)
+    assert.equal(client.status, 200)
+    assert.match(client.headers.get('content-type') ?? '', /^text\/javascript/)
+    const source = await client.text()
+    assert.match(source, /^export function createGetAuthorization\(/m)
+    assert.match(source, /^export async function requestUpload\(/m)
+    assert.doesNotMatch(source, /^\s*import\s/m, 'self-contained: no imports')
+  })
 })
 
 describe('npm run example (tsx example/server.ts)', () => {

@@ -1,0 +1,58 @@
+// Collects a grant's findings; in the router's mode the first error throws a GrantError at once.
+import { RouteError } from '../errors.js'
+import type { GrantFinding, GrantRule } from '../types.js'
+import { docsLink } from './rules.js'
+
+/**
+ * A grant broke a least-privilege rule: a RouteError with code InvalidGrant (500) whose message names the rule, the
+ * statement and the fix. `finding` carries the details; the router logs them and answers the caller without them.
+ */
+export class GrantError extends RouteError {
+  readonly finding: GrantFinding
+  constructor(finding: GrantFinding) {
+    super('InvalidGrant', findingText(finding))
+    this.finding = finding
+  }
+
+  /** Where the rule is explained. */
+  get docs(): string {
+    return docsLink(this.finding.rule)
+  }
+}
+
+/** A finding as one line: what is wrong, the rule's name, and the fix. */
+export function findingText(finding: GrantFinding): string {
+  return `${finding.message} (rule: ${finding.rule}). Fix: ${finding.fix}`
+}
+
+/** Collects findings. In `first-error` mode (the router) the first error throws GrantError at once. */
+export class GrantReview {
+  readonly findings: GrantFinding[] = []
+  constructor(readonly mode: 'first-error' | 'collect') {}
+
+  error(finding: Omit<GrantFinding, 'severity'>): void {
+    const full = withSeverity(finding, 'error')
+    if (this.mode === 'first-error') throw new GrantError(full)
+    this.findings.push(full)
+  }
+
+  warning(finding: Omit<GrantFinding, 'severity'>): void {
+    this.findings.push(withSeverity(finding, 'warning'))
+  }
+
+  get hasErrors(): boolean {
+    return this.findings.some((finding) => finding.severity === 'error')
+  }
+
+  /** A count over its bound is an error naming the bound; returns whether the count is within it. */
+  count(rule: GrantRule, where: string, what: string, count: number, limit: number, fix: string): boolean {
+    if (count <= limit) return true
+    this.error({ rule, statement: where, message: `${where} has ${count} ${what}, over the limit of ${limit}`, fix })
+    return false
+  }
+}
+
+// Keeps `rule, severity` first so findings read the same in JSON output.
+function withSeverity({ rule, ...rest }: Omit<GrantFinding, 'severity'>, severity: GrantFinding['severity']): GrantFinding {
+  return { rule, severity, ...rest }
+}
