@@ -45,6 +45,7 @@ export interface ResolvedCacheOptions {
   max: number
   minRemainingSeconds: number
   store: CacheStore | undefined
+  firstLevelTtlMs: number
 }
 
 export interface ResolvedOptions {
@@ -284,8 +285,8 @@ function resolveRateLimitLayer(option: string, layer: unknown): false | RateLimi
   return { ...given }
 }
 
-const KNOWN_CACHE_OPTIONS = Object.keys({ max: true, minRemainingSeconds: true, store: true } satisfies Record<keyof CacheOptions, true>)
-export const CACHE_DEFAULTS = { max: 10_000, minRemainingSeconds: 300 } as const
+const KNOWN_CACHE_OPTIONS = Object.keys({ max: true, minRemainingSeconds: true, store: true, firstLevelTtlMs: true } satisfies Record<keyof CacheOptions, true>)
+export const CACHE_DEFAULTS = { max: 10_000, minRemainingSeconds: 300, firstLevelTtlMs: 2000 } as const
 
 function resolveCache(cache: StsRouterOptions['cache'], durationSeconds: number): false | ResolvedCacheOptions {
   if (cache === false) return false
@@ -305,7 +306,10 @@ function resolveCache(cache: StsRouterOptions['cache'], durationSeconds: number)
   if (store !== undefined && (typeof store !== 'object' || store === null || !['get', 'set', 'deleteIfValue'].every((method) => typeof (store as unknown as Record<string, unknown>)[method] === 'function'))) {
     throw new ConfigError('cache.store', 'must be a cache store with get, set and deleteIfValue methods', "pass createRedisCacheStore({ client }) from 'express-cos-sts/redis', or leave it out")
   }
-  return { max, minRemainingSeconds, store }
+  // How long another instance's invalidate() can go unseen here if its pub/sub message is lost (docs/caching.md).
+  const firstLevelTtlMs = wholeNumber('cache.firstLevelTtlMs', cache.firstLevelTtlMs, CACHE_DEFAULTS.firstLevelTtlMs, 0, 60_000,
+    'use a few seconds, e.g. 2000, or 0 to ask the shared store on every request')
+  return { max, minRemainingSeconds, store, firstLevelTtlMs }
 }
 
 function rejectUnknown(path: string, given: object, known: readonly string[]): void {

@@ -232,6 +232,12 @@ export interface CacheOptions {
   minRemainingSeconds?: number
   /** A shared store (e.g. `createRedisCacheStore` from `express-cos-sts/redis`) so several instances share keys. */
   store?: CacheStore
+  /**
+   * With a shared store: how long (ms, default 2000, 0 to 60000) a key read from it is served from this process before
+   * the store is asked again. It bounds how long a key can outlive `invalidate()` on another instance when the store's
+   * pub/sub message does not arrive; with pub/sub it is dropped at once. 0 asks the store on every request.
+   */
+  firstLevelTtlMs?: number
 }
 
 /**
@@ -251,6 +257,8 @@ export interface CacheStore {
    * `peek` is trusted as in-process: its values are not sealed and no first level is kept in front of it.
    */
   peek?(keys: string[]): Array<string | null | undefined>
+  /** Optional, for in-process stores: deletes every value whose name starts with `prefix` (frees a subject's keys at `invalidate`). */
+  deletePrefix?(prefix: string): Promise<void>
   /** Optional, with `subscribe`: sends `message` to every subscriber of `channel` on every instance (Redis PUBLISH). */
   publish?(channel: string, message: string): Promise<void>
   /**

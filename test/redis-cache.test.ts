@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import request from 'supertest'
 import { ConfigError, createStsRouter, type IssueEvent, type StsRouter, type StsRouterOptions } from '../src/index.js'
 import { createRedisCacheStore } from '../src/redis.js'
-import { STORE_RETRY_AFTER_MS } from '../src/shared-cache.js'
+import { STORE_RETRY_AFTER_MS } from '../src/cache/store-calls.js'
 import { startLocalSts, type LocalSts } from '../src/testing/index.js'
 import { capturingLogger } from './support/app.js'
 import { TEST_BUCKET, TEST_REGION, TEST_SECRET_ID, TEST_SECRET_KEY } from './support/keys.js'
@@ -37,7 +37,8 @@ function startInstance(sts: LocalSts, client: Redis, prefix: string, extra: Part
       return user ? { subject: user, actions: ['name/cos:PutObject'], prefixes: [`uploads/${user}/*`] } : null
     },
     rateLimit: false,
-    cache: { store: createRedisCacheStore({ client, prefix }) },
+    // These suites test the store protocol, so every request asks Redis; the first level has suites of its own.
+    cache: { store: createRedisCacheStore({ client, prefix }), firstLevelTtlMs: 0 },
     sts: { endpoint: sts.endpoint, protocol: sts.protocol, timeoutMs: 2000 },
     logger,
     onIssue: (event) => issues.push(event),
@@ -218,8 +219,11 @@ describe('Redis cache store: Redis fails, requests do not', () => {
       const instance = startInstance(sts, client, prefix)
       const cached = (await get(instance, 'alice').expect(200)).body as Body
       client.disconnect()
+      // Issue 14: a failing store is not a reason to call STS for a key this process holds; a new user gets one from STS.
       const during = (await get(instance, 'alice').expect(200)).body as Body
-      assert.notEqual(during.credentials.tmpSecretId, cached.credentials.tmpSecretId)
+      assert.equal(during.credentials.tmpSecretId, cached.credentials.tmpSecretId, 'the key held in process is served while Redis is away')
+      const newUser = (await get(instance, 'bob').expect(200)).body as Body
+      assert.notEqual(newUser.credentials.tmpSecretId, cached.credentials.tmpSecretId)
       assert.equal(storeFailures(instance).length, 1)
       await client.connect()
       await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_AFTER_MS + 100))
