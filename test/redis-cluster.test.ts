@@ -1,13 +1,17 @@
 // Redis Cluster, first class: the cache store's prefix keeps slotting intact, and the store works on a real local 3-master cluster.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import express, { type Express } from 'express'
 import type { Cluster } from 'ioredis'
+import { RedisStore, type RedisReply } from 'rate-limit-redis'
 import request from 'supertest'
 import { ConfigError, createStsRouter, type StsRouter } from '../src/index.js'
 import { createRedisCacheStore } from '../src/redis.js'
 import { startLocalSts, type LocalSts } from '../src/testing/index.js'
-import { capturingLogger } from './support/app.js'
+import { capturingLogger, startFixture, type Fixture } from './support/app.js'
 import { TEST_BUCKET, TEST_REGION, TEST_SECRET_ID, TEST_SECRET_KEY } from './support/keys.js'
+import { recipeStores, RECIPE_CLIENT_OPTIONS } from './support/rate-limit-cluster.js'
 import { startRedisCluster, type LocalRedisCluster } from './support/redis-cluster.js'
 import { uniquePrefix } from './support/redis.js'
 
@@ -39,65 +43,21 @@ interface Instance {
   logger: ReturnType<typeof capturingLogger>
 }
 
-describe('Redis Cluster: the cache store on a real 3-master cluster', function () {
-  this.timeout(30_000) // the cluster starts once for the suite, in about 3 s
+describe('Redis Cluster: a real local 3-master cluster', function () {
+  this.timeout(30_000) // the cluster starts once for both parts, in about 3 s
   let cluster: LocalRedisCluster
-  let sts: LocalSts
   let admin: Cluster
-  let prefix: string
-  let instances: Instance[]
 
   before(async () => {
     cluster = await startRedisCluster()
     admin = await cluster.connect()
-    sts = await startLocalSts({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY })
   })
   after(async () => {
-    await sts?.close()
     await cluster?.close()
   })
-  beforeEach(() => {
-    prefix = uniquePrefix()
-    instances = []
-    sts.reset()
-    sts.setLatency(0)
-  })
-  afterEach(function () {
-    if (this.currentTest?.state !== 'passed') return
-    // Every test on the cluster: no store call failed (a CROSSSLOT or MOVED would be one, and would silently cost STS calls).
-    for (const instance of instances) {
-      assert.equal(instance.router.cacheStats().storeErrors, 0, JSON.stringify(instance.logger.lines))
-      assert.deepEqual(instance.logger.lines.filter((line) => line.level === 'error'), [])
-    }
-  })
 
-  async function startInstance(): Promise<Instance> {
-    const logger = capturingLogger()
-    const router = createStsRouter({
-      secretId: TEST_SECRET_ID,
-      secretKey: TEST_SECRET_KEY,
-      bucket: TEST_BUCKET,
-      region: TEST_REGION,
-      authorize: (req) => {
-        const user = req.get('x-user')
-        return user ? { subject: user, actions: ['name/cos:PutObject'], prefixes: [`uploads/${user}/*`] } : null
-      },
-      rateLimit: false,
-      cache: { store: createRedisCacheStore({ client: await cluster.connect(), prefix }) },
-      sts: { endpoint: sts.endpoint, protocol: sts.protocol, timeoutMs: 2000 },
-      logger,
-    })
-    const app = express()
-    app.use('/creds', router)
-    const instance = { app, router, logger }
-    instances.push(instance)
-    return instance
-  }
-
-  const get = async (instance: Instance, user: string) => ((await request(instance.app).get('/creds').set('x-user', user).expect(200)).body as Body).credentials.tmpSecretId
-
-  /** Every key under this test's prefix, by the master that holds it. */
-  async function keysByMaster(): Promise<Map<string, string[]>> {
+  /** Every key under `prefix`, by the master that holds it. */
+  async function keysByMaster(prefix: string): Promise<Map<string, string[]>> {
     const found = new Map<string, string[]>()
     for (const node of admin.nodes('master')) {
       const keys: string[] = []
@@ -112,73 +72,251 @@ describe('Redis Cluster: the cache store on a real 3-master cluster', function (
     return found
   }
 
-  it('spreads subjects over every master, keeps each subject in one slot, and invalidates there', async () => {
-    const instance = await startInstance()
-    const users = Array.from({ length: 30 }, (_, i) => `user-${i}`)
-    const first = await Promise.all(users.map((user) => get(instance, user)))
-    const invalidated = users.slice(0, 10)
-    for (const user of invalidated) assert.equal(await instance.router.invalidate(user), true)
-    const second = await Promise.all(users.map((user) => get(instance, user)))
-    users.forEach((user, i) => {
-      if (invalidated.includes(user)) assert.notEqual(second[i], first[i], `${user} was invalidated`)
-      else assert.equal(second[i], first[i], `${user} is served from the cluster`)
+  describe('the cache store', () => {
+    let sts: LocalSts
+    let prefix: string
+    let instances: Instance[]
+
+    before(async () => {
+      sts = await startLocalSts({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY })
     })
-    assert.equal(sts.calls.length, 40)
-
-    const byMaster = await keysByMaster()
-    assert.equal(byMaster.size, 3)
-    const tags = new Map<string, string>() // hash tag -> the master holding it
-    let entries = 0
-    let marks = 0
-    for (const [master, keys] of byMaster) {
-      assert.ok(keys.some((key) => key.startsWith(`${prefix}k:`)), `master ${master} holds no cached key: subjects do not spread`)
-      for (const key of keys) {
-        const tag = /\{([^}]+)\}/.exec(key)?.[1]
-        assert.ok(tag !== undefined && key.indexOf('{') === key.indexOf(`{${tag}}`), `${key} has no leading subject hash tag`)
-        assert.equal(tags.get(tag) ?? master, master, `the keys of one subject sit on two masters: ${key}`)
-        tags.set(tag, master)
-        if (key.startsWith(`${prefix}k:`)) entries++
-        if (key.startsWith(`${prefix}m:`)) marks++
+    after(async () => {
+      await sts?.close()
+    })
+    beforeEach(() => {
+      prefix = uniquePrefix()
+      instances = []
+      sts.reset()
+      sts.setLatency(0)
+    })
+    afterEach(function () {
+      if (this.currentTest?.state !== 'passed') return
+      // Every test on the cluster: no store call failed (a CROSSSLOT or MOVED would be one, and would silently cost STS calls).
+      for (const instance of instances) {
+        assert.equal(instance.router.cacheStats().storeErrors, 0, JSON.stringify(instance.logger.lines))
+        assert.deepEqual(instance.logger.lines.filter((line) => line.level === 'error'), [])
       }
+    })
+
+    async function startInstance(): Promise<Instance> {
+      const logger = capturingLogger()
+      const router = createStsRouter({
+        secretId: TEST_SECRET_ID,
+        secretKey: TEST_SECRET_KEY,
+        bucket: TEST_BUCKET,
+        region: TEST_REGION,
+        authorize: (req) => {
+          const user = req.get('x-user')
+          return user ? { subject: user, actions: ['name/cos:PutObject'], prefixes: [`uploads/${user}/*`] } : null
+        },
+        rateLimit: false,
+        cache: { store: createRedisCacheStore({ client: await cluster.connect(), prefix }) },
+        sts: { endpoint: sts.endpoint, protocol: sts.protocol, timeoutMs: 2000 },
+        logger,
+      })
+      const app = express()
+      app.use('/creds', router)
+      const instance = { app, router, logger }
+      instances.push(instance)
+      return instance
     }
-    assert.equal(tags.size, 30, 'one hash tag per subject')
-    assert.equal(entries, 30, 'one live entry per subject (an invalidated one is replaced under the same name)')
-    assert.equal(marks, 10)
-    const slots = new Set(await Promise.all([...tags.keys()].map(async (tag) => Number(await admin.call('CLUSTER', 'KEYSLOT', `{${tag}}`)))))
-    assert.ok(slots.size >= 25, `${slots.size} distinct slots for 30 subjects`)
+
+    const get = async (instance: Instance, user: string) => ((await request(instance.app).get('/creds').set('x-user', user).expect(200)).body as Body).credentials.tmpSecretId
+
+    it('spreads subjects over every master, keeps each subject in one slot, and invalidates there', async () => {
+      const instance = await startInstance()
+      const users = Array.from({ length: 30 }, (_, i) => `user-${i}`)
+      const first = await Promise.all(users.map((user) => get(instance, user)))
+      const invalidated = users.slice(0, 10)
+      for (const user of invalidated) assert.equal(await instance.router.invalidate(user), true)
+      const second = await Promise.all(users.map((user) => get(instance, user)))
+      users.forEach((user, i) => {
+        if (invalidated.includes(user)) assert.notEqual(second[i], first[i], `${user} was invalidated`)
+        else assert.equal(second[i], first[i], `${user} is served from the cluster`)
+      })
+      assert.equal(sts.calls.length, 40)
+
+      const byMaster = await keysByMaster(prefix)
+      assert.equal(byMaster.size, 3)
+      const tags = new Map<string, string>() // hash tag -> the master holding it
+      let entries = 0
+      for (const [master, keys] of byMaster) {
+        assert.ok(keys.some((key) => key.startsWith(`${prefix}k:`)), `master ${master} holds no cached key: subjects do not spread`)
+        for (const key of keys) {
+          const tag = /\{([^}]+)\}/.exec(key)?.[1]
+          assert.ok(tag !== undefined && key.indexOf('{') === key.indexOf(`{${tag}}`), `${key} has no leading subject hash tag`)
+          assert.equal(tags.get(tag) ?? master, master, `the keys of one subject sit on two masters: ${key}`)
+          tags.set(tag, master)
+          if (key.startsWith(`${prefix}k:`)) entries++
+        }
+      }
+      assert.equal(tags.size, 30, 'one hash tag per subject')
+      assert.equal(entries, 30, 'one live entry per subject (an invalidated one is replaced under the same name)')
+      const slots = new Set(await Promise.all([...tags.keys()].map(async (tag) => Number(await admin.call('CLUSTER', 'KEYSLOT', `{${tag}}`)))))
+      assert.ok(slots.size >= 25, `${slots.size} distinct slots for 30 subjects`)
+    })
+
+    it('two instances on the cluster share keys: one STS call per scope', async () => {
+      const [a, b] = [await startInstance(), await startInstance()]
+      const users = Array.from({ length: 12 }, (_, i) => `shared-${i}`)
+      const fromA = await Promise.all(users.map((user) => get(a, user)))
+      const fromB = await Promise.all(users.map((user) => get(b, user)))
+      assert.deepEqual(fromB, fromA)
+      assert.equal(sts.calls.length, 12)
+      assert.equal(b.router.cacheStats().hits, 12)
+      assert.equal(b.router.cacheStats().stsCalls, 0)
+    })
+
+    it('three instances asking for the same new scope at once make one STS call (the fill lock works on the cluster)', async () => {
+      const all = [await startInstance(), await startInstance(), await startInstance()]
+      sts.setLatency(300)
+      for (const user of ['alice', 'bob', 'carol', 'dave']) {
+        const before = sts.calls.length
+        const keys = await Promise.all(all.map((instance) => get(instance, user)))
+        assert.equal(sts.calls.length - before, 1, `${user}: one STS call for three instances`)
+        assert.equal(new Set(keys).size, 1)
+      }
+    })
+
+    it('invalidate on one instance reaches the other, and leaves other subjects alone', async () => {
+      const [a, b] = [await startInstance(), await startInstance()]
+      const alice = await get(a, 'alice')
+      const bob = await get(a, 'bob')
+      assert.equal(await b.router.invalidate('alice'), true)
+      const aliceAfter = await get(b, 'alice')
+      assert.notEqual(aliceAfter, alice)
+      // The other instance may serve its in-process copy a short while (the bound docs/caching.md states); then the new key.
+      await waitFor(async () => (await get(a, 'alice')) === aliceAfter, 5000)
+      assert.equal(await get(a, 'bob'), bob)
+      assert.equal(await get(b, 'bob'), bob)
+      assert.equal(sts.calls.length, 3)
+    })
   })
 
-  it('two instances on the cluster share keys: one STS call per scope', async () => {
-    const [a, b] = [await startInstance(), await startInstance()]
-    const users = Array.from({ length: 12 }, (_, i) => `shared-${i}`)
-    const fromA = await Promise.all(users.map((user) => get(a, user)))
-    const fromB = await Promise.all(users.map((user) => get(b, user)))
-    assert.deepEqual(fromB, fromA)
-    assert.equal(sts.calls.length, 12)
-    assert.equal(b.router.cacheStats().hits, 12)
-    assert.equal(b.router.cacheStats().stsCalls, 0)
-  })
+  describe("rate limits with docs/rate-limits.md's cluster recipe", () => {
+    const fixtures: Fixture[] = []
+    let run = 0
+    let prefix = ''
+    // rate-limit-redis's two Lua scripts; their SHA1s are what SCRIPT LOAD answers.
+    let scriptShas: string[] = []
 
-  it('three instances asking for the same new scope at once make one STS call (the fill lock works on the cluster)', async () => {
-    const all = [await startInstance(), await startInstance(), await startInstance()]
-    sts.setLatency(300)
-    for (const user of ['alice', 'bob', 'carol', 'dave']) {
-      const before = sts.calls.length
-      const keys = await Promise.all(all.map((instance) => get(instance, user)))
-      assert.equal(sts.calls.length - before, 1, `${user}: one STS call for three instances`)
-      assert.equal(new Set(keys).size, 1)
+    beforeEach(async () => {
+      prefix = `${uniquePrefix()}rl${run++}:`
+      // Every master without the scripts, as right after the cluster starts (or after a failover to a replica without them).
+      await flushScriptsEverywhere()
+    })
+    afterEach(async () => {
+      for (const fixture of fixtures.splice(0)) await fixture.close()
+    })
+
+    async function flushScriptsEverywhere(): Promise<void> {
+      await Promise.all(admin.nodes('master').map((node) => node.script('FLUSH')))
     }
-  })
 
-  it('invalidate on one instance reaches the other, and leaves other subjects alone', async () => {
-    const [a, b] = [await startInstance(), await startInstance()]
-    const alice = await get(a, 'alice')
-    const bob = await get(a, 'bob')
-    assert.equal(await b.router.invalidate('alice'), true)
-    const aliceAfter = await get(a, 'alice')
-    assert.notEqual(aliceAfter, alice)
-    assert.equal(await get(b, 'alice'), aliceAfter)
-    assert.equal(await get(b, 'bob'), bob)
-    assert.equal(sts.calls.length, 3)
+    /** For each master, which of the scripts it holds (1) or lacks (0). */
+    async function scriptsOnMasters(): Promise<number[][]> {
+      return Promise.all(admin.nodes('master').map(async (node) => (await node.call('SCRIPT', 'EXISTS', ...scriptShas)) as number[]))
+    }
+
+    /** `count` app instances, each with its own Cluster client and the recipe's two stores; per-subject limit `limit`. */
+    async function instances(count: number, limit: number): Promise<Fixture[]> {
+      const made = await Promise.all(Array.from({ length: count }, async () => {
+        const storeWithPrefix = recipeStores(await cluster.connect(RECIPE_CLIENT_OPTIONS))
+        const ip = storeWithPrefix(`${prefix}ip:`)
+        const subject = storeWithPrefix(`${prefix}subject:`)
+        const fixture = await startFixture({ rateLimit: { perIp: { limit: 10_000, store: ip }, perSubject: { limit, store: subject } } })
+        scriptShas = await Promise.all([subject.incrementScriptSha, subject.getScriptSha])
+        return fixture
+      }))
+      fixtures.push(...made)
+      return made
+    }
+
+    /**
+     * `perSubject` requests for each subject, round robin over the instances: each subject's first one after the other
+     * (one request alone is where a missing script shows: no concurrent load can hide it), the rest all at once.
+     */
+    async function burst(all: Fixture[], subjects: string[], perSubject: number): Promise<Map<string, number[]>> {
+      const ask = (subject: string, i: number) => request(all[i % all.length]!.app).get('/creds').set('x-user', subject).then((res) => res.status)
+      const bySubject = new Map<string, number[]>(subjects.map((subject) => [subject, []]))
+      for (const [i, subject] of subjects.entries()) bySubject.get(subject)!.push(await ask(subject, i))
+      const rest = subjects.flatMap((subject) => Array.from({ length: perSubject - 1 }, () => subject))
+      const statuses = await Promise.all(rest.map((subject, i) => ask(subject, i)))
+      rest.forEach((subject, i) => bySubject.get(subject)!.push(statuses[i]!))
+      return bySubject
+    }
+
+    const served = (statuses: number[]) => statuses.filter((status) => status === 200).length
+    const storeErrors = (all: Fixture[]) => all.flatMap((fixture) => fixture.logger.lines.filter((line) => line.level === 'error'))
+
+    it('loads the scripts on every master before the first request (the single-node recipe leaves masters without them)', async () => {
+      await instances(1, 10)
+      assert.deepEqual(await scriptsOnMasters(), [[1, 1], [1, 1], [1, 1]])
+
+      // The control: the single-node recipe (sendCommand through cluster.call) loads each script on one random master.
+      await flushScriptsEverywhere()
+      const client = await cluster.connect(RECIPE_CLIENT_OPTIONS)
+      const plain = new RedisStore({ prefix: `${prefix}plain:`, sendCommand: (command: string, ...args: string[]) => client.call(command, ...args) as Promise<RedisReply> })
+      await plain.init({ windowMs: 60_000 } as Parameters<RedisStore['init']>[0])
+      const holding = (await scriptsOnMasters()).map(([increment]) => increment)
+      assert.equal(holding.filter((has) => has === 1).length, 1, `the increment script on ${holding.join()} of the masters`)
+    })
+
+    it('three instances share per-subject limits exactly, from the first request on a cluster without scripts', async () => {
+      const all = await instances(3, 10)
+      const subjects = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank']
+      // Each instance gets about a third of a subject's 15 requests, under the limit alone: 5 refusals means the counts are shared.
+      const bySubject = await burst(all, subjects, 15)
+      for (const [subject, statuses] of bySubject) {
+        assert.equal(served(statuses), 10, `${subject}: ${statuses.join()}`)
+        assert.equal(statuses.filter((status) => status === 429).length, 5, `${subject}: ${statuses.join()}`)
+      }
+      assert.equal(all.reduce((sum, fixture) => sum + fixture.sts.calls.length, 0), 60)
+      assert.deepEqual(storeErrors(all), [])
+      // The counters live on several masters, not one.
+      const mastersWithCounts = [...(await keysByMaster(`${prefix}subject:`)).values()].filter((keys) => keys.length > 0)
+      assert.ok(mastersWithCounts.length >= 2, `subject counters on ${mastersWithCounts.length} master(s)`)
+      assert.equal(mastersWithCounts.flat().length, subjects.length)
+    })
+
+    it('scripts lost mid-window (a failover to a replica without them): the NOSCRIPT retry loads them everywhere, limits stay exact', async () => {
+      const all = await instances(3, 10)
+      const subjects = ['alice', 'bob', 'carol', 'dave']
+      const before = await burst(all, subjects, 4)
+      await flushScriptsEverywhere()
+      const after = await burst(all, subjects, 11)
+      for (const subject of subjects) {
+        const statuses = [...before.get(subject)!, ...after.get(subject)!]
+        assert.equal(served(statuses), 10, `${subject}: ${statuses.join()}`)
+        assert.equal(statuses.filter((status) => status === 429).length, 5, `${subject}: ${statuses.join()}`)
+      }
+      assert.deepEqual(storeErrors(all), [])
+      // The increment script is back on every master (the get script is not used by a request; it loads when it is).
+      assert.deepEqual((await scriptsOnMasters()).map(([increment]) => increment), [1, 1, 1])
+    })
+
+    it('docs/rate-limits.md shows exactly the code these tests run', () => {
+      const recipe = readFileSync(join(__dirname, 'support', 'rate-limit-cluster.ts'), 'utf8')
+      const marked = /\/\/ recipe:start\n([\s\S]*?)\n\s*\/\/ recipe:end/.exec(recipe)?.[1]
+      assert.ok(marked, 'recipe markers missing')
+      const doc = readFileSync(join(__dirname, '..', 'docs', 'rate-limits.md'), 'utf8')
+      const docLines = doc.split('\n').map((line) => line.trim())
+      const recipeLines = marked.split('\n').map((line) => line.trim())
+      const at = docLines.indexOf(recipeLines[0]!)
+      assert.ok(at >= 0, 'the recipe is not in docs/rate-limits.md')
+      assert.deepEqual(docLines.slice(at, at + recipeLines.length), recipeLines)
+      const options = /new Cluster\(\[[^\]]*\], (\{[^\n]*\})\)/.exec(doc)?.[1]
+      const tested = `{ ${Object.entries(RECIPE_CLIENT_OPTIONS).map(([name, value]) => `${name}: ${String(value)}`).join(', ')} }`
+      assert.equal(options, tested, 'the Cluster client options in the doc')
+    })
   })
 })
+
+/** Polls `condition` every 20 ms; fails after `timeoutMs`. */
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
