@@ -4,16 +4,17 @@ import { rateLimit, type Options as RateLimitMiddlewareOptions, type RateLimitIn
 import { errorSummary, RouteError } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import type { Logger, RateLimitLayerOptions } from './types.js'
+import { KEY_TAGS, subjectKey, taggedStore } from './rate-limit-keys.js'
 
 /**
- * Defaults, per 60 s window. Per subject 120: cos-js-sdk-v5 asks once per upload when the front end
- * sends a scope (once per key lifetime without), so a user dropping a folder of 100 files still fits,
- * while one account can spend at most 2 STS calls/s of the shared budget. Per IP 300: one office or
- * mobile carrier NAT puts many users behind one address, and the layer only needs to keep floods off
- * `authorize` (often a session or database lookup).
+ * Defaults, per 60 s window (the arithmetic: docs/rate-limits.md). Per subject 120 requests that need STS (cache
+ * hits are not counted): one STS call per file, so a folder of 100 files fits, while one user can spend at most
+ * 2 STS calls/s of the account's budget. Per IP 1000 requests of any kind: cos-js-sdk-v5 asks the route once per
+ * upload step (about 4 to 6 per multipart file), so a folder of 100 multipart files makes some 500; one office or
+ * carrier NAT puts many users behind one address; and the layer only has to keep floods off `authorize`.
  */
 export const RATE_LIMIT_DEFAULTS = {
-  perIp: { windowMs: 60_000, limit: 300 },
+  perIp: { windowMs: 60_000, limit: 1000 },
   perSubject: { windowMs: 60_000, limit: 120 },
 } as const
 
@@ -22,20 +23,37 @@ export interface RateLimitLayers {
   perSubject: RequestHandler | undefined
 }
 
+/** What the per-subject layer reads from the request's state, once authorize and the scope are done. */
+export interface SubjectLayerInputs {
+  subjectOf: (res: Response) => string | undefined
+  /** True when the cache holds this request's key in process: it will cost no STS call, so it is not counted. */
+  servable: (res: Response) => boolean
+}
+
 /** Builds the enabled layers once, at start-up (express-rate-limit wants its limiters created outside requests). */
-export function createRateLimitLayers(resolved: Pick<ResolvedOptions, 'rateLimit' | 'logger'>, subjectOf: (res: Response) => string | undefined): RateLimitLayers {
+export function createRateLimitLayers(resolved: Pick<ResolvedOptions, 'rateLimit' | 'logger'>, inputs: SubjectLayerInputs): RateLimitLayers {
   const { rateLimit: layers, logger } = resolved
   if (layers === false) return { perIp: undefined, perSubject: undefined }
-  const perIp = layers.perIp === false ? undefined : createLayer('per-ip', { ...RATE_LIMIT_DEFAULTS.perIp }, layers.perIp, logger)
-  const perSubject = layers.perSubject === false ? undefined : createLayer('per-subject', {
-    ...RATE_LIMIT_DEFAULTS.perSubject,
-    // authorizeStep has stored the plan; without one this layer would not be reached.
-    keyGenerator: (_req: Request, res: Response) => subjectOf(res) ?? '',
-  }, layers.perSubject, logger)
+  const perIp = layers.perIp === false ? undefined : createLayer('per-ip', KEY_TAGS.perIp, { ...RATE_LIMIT_DEFAULTS.perIp }, layers.perIp, logger)
+  let perSubject: RequestHandler | undefined
+  if (layers.perSubject !== false) {
+    const given = layers.perSubject
+    const appSkip = given.skip
+    perSubject = createLayer('per-subject', KEY_TAGS.perSubject, {
+      ...RATE_LIMIT_DEFAULTS.perSubject,
+      // The request's plan and scope are known by now; without them this layer would not be reached.
+      keyGenerator: (_req: Request, res: Response) => subjectKey(inputs.subjectOf(res) ?? ''),
+    }, {
+      ...given,
+      // Cache hits cost nothing: count only what may reach STS. An app's own skip is asked as well.
+      skip: (req: Request, res: Response) => inputs.servable(res) || (appSkip === undefined ? false : appSkip(req, res)),
+    }, logger)
+  }
   return { perIp, perSubject }
 }
 
-function createLayer(name: 'per-ip' | 'per-subject', defaults: RateLimitLayerOptions, given: RateLimitLayerOptions, logger: Logger): RequestHandler {
+function createLayer(name: 'per-ip' | 'per-subject', tag: string, defaults: RateLimitLayerOptions, given: RateLimitLayerOptions, logger: Logger): RequestHandler {
+  const own = ownOptions(given)
   const limiter = rateLimit({
     ...defaults,
     // The standard RateLimit / RateLimit-Policy fields (IETF draft 8): each layer appends its own named entry.
@@ -47,7 +65,8 @@ function createLayer(name: 'per-ip' | 'per-subject', defaults: RateLimitLayerOpt
     passOnStoreError: true,
     handler: tooManyRequests,
     logger: rateLimitLogger(logger, name),
-    ...ownOptions(given),
+    ...own,
+    store: taggedStore(own.store, tag),
   })
   // express-rate-limit hands a store failure to next(); say what failed instead of a bare 500.
   return (req, res, next) => limiter(req, res, (error?: unknown) => {

@@ -6,6 +6,7 @@ import { prefixProblem } from './grant/statement.js'
 import { findCoveringStatement } from './simulator.js'
 import { encodedPolicyLength, GRANT_LIMITS } from './grant/limits.js'
 import type { ScopeItem } from './types.js'
+import { objectUploadPlan, singleUploadKey, type CheckedItem } from './upload-scope.js'
 
 /** More items than any real upload asks for at once; bounds the work one request can cause. */
 export const MAX_SCOPE_ITEMS = 50
@@ -36,10 +37,13 @@ export function parseRequestedScope(body: unknown): Array<Partial<ScopeItem> & P
  * region, action in that statement, key or prefix inside one of its prefixes); the new statement keeps that
  * statement's condition. Prefixes are merged into one statement only when they came from the same grant
  * statement with the same actions, so every action × prefix pair of the key was checked on its own.
+ * Items that are all upload steps of one object key get the key for that whole upload (upload-scope.ts):
+ * cos-js-sdk-v5 asks once per step, and every step then names the same scope, so one STS call per file.
  */
 export function narrowPlan(plan: GrantPlan, items: NonNullable<ReturnType<typeof parseRequestedScope>>): GrantPlan {
   const policy = buildPolicy(plan)
   const actionsByPrefix = new Map<string, { covering: number; prefix: string; actions: string[] }>()
+  const checked: CheckedItem[] = []
   items.forEach((item, i) => {
     const action = normalizeAction(item.action)
     if (action === undefined) throw badRequest(`scope[${i}].action ${JSON.stringify(item.action)} is not a COS action name.`)
@@ -51,11 +55,15 @@ export function narrowPlan(plan: GrantPlan, items: NonNullable<ReturnType<typeof
     if (covering < 0) {
       throw new RouteError('ScopeNotAllowed', `scope[${i}] (${action} on ${bucket}/${item.prefix} in ${region}) is outside what you may do.`)
     }
+    checked.push({ action, bucket, region, prefix: item.prefix })
     const key = `${covering}\u0000${item.prefix}`
     const entry = actionsByPrefix.get(key) ?? { covering, prefix: item.prefix, actions: [] }
     if (!entry.actions.includes(action)) entry.actions.push(action)
     actionsByPrefix.set(key, entry)
   })
+  const uploadKey = singleUploadKey(plan, checked)
+  const wholeUpload = uploadKey === undefined ? undefined : objectUploadPlan(plan, uploadKey)
+  if (wholeUpload !== undefined) return wholeUpload
 
   const statements = new Map<string, PlannedStatement>()
   for (const { covering, prefix, actions } of actionsByPrefix.values()) {

@@ -196,6 +196,94 @@ describe('rate-limit: who is the client (IPv6 subnets, trust proxy)', () => {
   })
 })
 
+describe('rate-limit: the per-subject layer counts requests that need STS', () => {
+  const step = (action: string, key: string) => ({ scope: [{ action: `name/cos:${action}`, prefix: key }] })
+
+  it('cache hits are not counted: the steps of 3 files pass a limit of 3, the 4th file is 429 without an STS call', async () => {
+    const fixture = await limited({
+      cache: {},
+      rateLimit: { perSubject: { limit: 3 } },
+      authorize: (req) => {
+        const subject = req.get('x-user') ?? 'alice'
+        return { subject, actions: ['name/cos:PutObject', 'name/cos:InitiateMultipartUpload', 'name/cos:UploadPart', 'name/cos:CompleteMultipartUpload', 'name/cos:ListMultipartUploads'], prefixes: [`uploads/${subject}/*`] }
+      },
+    })
+    try {
+      const ask = (body: unknown) => request(fixture.server).post('/creds').set('x-user', 'alice').send(body as object)
+      for (const file of ['a', 'b', 'c']) {
+        for (const action of ['ListMultipartUploads', 'InitiateMultipartUpload', 'UploadPart', 'UploadPart', 'UploadPart', 'CompleteMultipartUpload']) {
+          await ask(step(action, `uploads/alice/${file}.bin`)).expect(200)
+        }
+      }
+      assert.equal(fixture.sts.calls.length, 3, 'one STS call per file')
+      await expectTooMany(await ask(step('ListMultipartUploads', 'uploads/alice/d.bin')))
+      assert.equal(fixture.sts.calls.length, 3)
+      // Still served from the cache: a held key costs nothing, so the spent budget does not stop it.
+      await ask(step('CompleteMultipartUpload', 'uploads/alice/a.bin')).expect(200)
+      await request(fixture.server).get('/creds').set('x-user', 'bob').expect(200) // another subject has its own count
+    } finally {
+      await fixture.stop()
+    }
+  })
+
+  it("an app's own skip is asked as well", async () => {
+    const fixture = await limited({ rateLimit: { perSubject: { limit: 1, skip: (req) => req.get('x-trusted') === 'yes' } } })
+    try {
+      await request(fixture.server).get('/creds').set('x-user', 'alice').expect(200)
+      await request(fixture.server).get('/creds').set('x-user', 'alice').set('x-trusted', 'yes').expect(200)
+      await expectTooMany(await request(fixture.server).get('/creds').set('x-user', 'alice'))
+    } finally {
+      await fixture.stop()
+    }
+  })
+})
+
+describe('rate-limit: the two layers never share a key', () => {
+  /** Two stores over one keyspace with no prefix of their own: the worst case of "one shared store prefix". */
+  function sharedKeyspace(): { counts: Map<string, number>; store: () => Store } {
+    const counts = new Map<string, number>()
+    const store = (): Store => ({
+      increment: (key) => {
+        counts.set(key, (counts.get(key) ?? 0) + 1)
+        return { totalHits: counts.get(key) as number, resetTime: new Date(Date.now() + 60_000) }
+      },
+      decrement: (key) => { counts.set(key, (counts.get(key) ?? 1) - 1) },
+      resetKey: (key) => { counts.delete(key) },
+      localKeys: false,
+    })
+    return { counts, store }
+  }
+
+  it("a user whose subject is 'ip:127.0.0.1' does not spend 127.0.0.1's budget, with both layers in one keyspace", async () => {
+    const { counts, store } = sharedKeyspace()
+    const fixture = await limited({ rateLimit: { perIp: { limit: 4, store: store() }, perSubject: { limit: 100, store: store() } } })
+    try {
+      for (let i = 0; i < 4; i++) await request(fixture.server).get('/creds').set('x-user', 'ip:127.0.0.1').expect(200)
+      await expectTooMany(await request(fixture.server).get('/creds').set('x-user', 'ip:127.0.0.1'))
+      const keys = Object.fromEntries(counts)
+      const ipKey = Object.keys(keys).find((key) => key.startsWith('ip:')) as string
+      assert.match(ipKey, /^ip:(127\.0\.0\.1|::ffff:127\.0\.0\.1|::1)$/)
+      // The IP's count is its 5 requests alone; the subject's 4 sit under their own tagged, escaped key.
+      assert.deepEqual(keys, { [ipKey]: 5, 'subject:ip%3A127.0.0.1': 4 })
+    } finally {
+      await fixture.stop()
+    }
+  })
+
+  it('a subject can never form an IP key: every subject key is the tag and the URI-encoded subject', async () => {
+    const { counts, store } = sharedKeyspace()
+    const fixture = await limited({ rateLimit: { perIp: { store: store() }, perSubject: { store: store() } } })
+    try {
+      for (const subject of ['127.0.0.1', 'ip:127.0.0.1', '::1', 'subject:x', 'a b%']) await request(fixture.server).get('/creds').set('x-user', subject).expect(200)
+      const subjectKeys = [...counts.keys()].filter((key) => !key.startsWith('ip:')).sort()
+      assert.deepEqual(subjectKeys, ['subject:%3A%3A1', 'subject:127.0.0.1', 'subject:a%20b%25', 'subject:ip%3A127.0.0.1', 'subject:subject%3Ax'])
+      assert.ok(subjectKeys.every((key) => !key.slice('subject:'.length).includes(':')))
+    } finally {
+      await fixture.stop()
+    }
+  })
+})
+
 describe('rate-limit: when the store fails', () => {
   /** A store whose every count fails, as a store does when its database is unreachable. */
   const brokenStore = (): Store => ({

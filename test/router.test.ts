@@ -1,6 +1,7 @@
 // The credential route end to end: real Express, real STS SDK, local STS that checks the SDK's TC3 signature.
 import assert from 'node:assert/strict'
 import request from 'supertest'
+import { SLOW_CLOCK_ALLOWANCE_SECONDS } from '../src/response.js'
 import { startFixture, type Fixture } from './support/app.js'
 import { TEST_BUCKET, TEST_REGION } from './support/keys.js'
 
@@ -13,16 +14,21 @@ describe('router: 200 answer', () => {
   beforeEach(() => fixture.sts.reset())
 
   it('answers GET with the contract shape and Cache-Control: no-store', async () => {
+    const before = Math.floor(Date.now() / 1000)
     const res = await request(fixture.app).get('/creds').set('x-user', 'alice').expect(200)
+    const after = Math.floor(Date.now() / 1000)
     assert.equal(res.headers['cache-control'], 'no-store')
     assert.match(res.headers['content-type'] ?? '', /application\/json/)
-    assert.deepEqual(Object.keys(res.body).sort(), ['bucket', 'credentials', 'expiration', 'expiredTime', 'region', 'requestId', 'scope', 'startTime'])
+    assert.deepEqual(Object.keys(res.body).sort(), ['bucket', 'credentials', 'expiration', 'expiredTime', 'region', 'requestId', 'scope', 'serverTime', 'startTime'])
+    assert.ok(Number.isInteger(res.body.serverTime) && res.body.serverTime >= before && res.body.serverTime <= after, 'serverTime is the server clock in epoch seconds')
     assert.deepEqual(Object.keys(res.body.credentials).sort(), ['sessionToken', 'tmpSecretId', 'tmpSecretKey'])
     for (const field of ['tmpSecretId', 'tmpSecretKey', 'sessionToken'] as const) {
       assert.equal(typeof res.body.credentials[field], 'string')
       assert.ok(res.body.credentials[field].length > 10)
     }
-    assert.equal(res.body.expiredTime - res.body.startTime, 1800)
+    // The signing window starts 15 minutes before the key was issued, so a device clock up to 15 minutes slow keeps it.
+    assert.equal(res.body.expiredTime - res.body.startTime, 1800 + SLOW_CLOCK_ALLOWANCE_SECONDS)
+    assert.equal(SLOW_CLOCK_ALLOWANCE_SECONDS, 900)
     assert.ok(Number.isInteger(res.body.startTime) && String(res.body.startTime).length === 10)
     assert.ok(Math.abs(res.body.expiredTime - (Date.now() / 1000 + 1800)) < 5)
     assert.equal(res.body.expiration, new Date(res.body.expiredTime * 1000).toISOString().replace('.000Z', 'Z'))
@@ -35,6 +41,7 @@ describe('router: 200 answer', () => {
     const issued = fixture.sts.findByTmpSecretId(res.body.credentials.tmpSecretId)
     assert.ok(issued)
     assert.equal(issued.token, res.body.credentials.sessionToken)
+    assert.equal(res.body.startTime, issued.startTime - SLOW_CLOCK_ALLOWANCE_SECONDS)
   })
 
   it('answers POST without a scope like GET', async () => {

@@ -3,7 +3,7 @@ import type { RawResponse } from './raw-request.js'
 
 /** CONTRACT.md's error table (405 is the README's addition), status → the codes it may carry. */
 export const CODES_BY_STATUS: Readonly<Record<number, readonly string[]>> = {
-  400: ['InvalidRequest'],
+  400: ['InvalidRequest', 'UploadNotAllowed'],
   401: ['Unauthenticated'],
   403: ['AccessDenied', 'ScopeNotAllowed'],
   405: ['InvalidRequest'],
@@ -43,8 +43,10 @@ export function credentialsAnswerProblems(res: RawResponse): string[] {
   if (res.headers['cache-control'] !== 'no-store') problems.push(`Cache-Control is ${String(res.headers['cache-control'])}`)
   const body = res.json as Record<string, unknown> | undefined
   if (body === undefined || typeof body !== 'object' || body === null) return [...problems, 'body is not JSON']
-  const keys = Object.keys(body).sort().join()
-  if (keys !== 'bucket,credentials,expiration,expiredTime,region,requestId,scope,startTime') problems.push(`body keys are ${keys}`)
+  // `key` only answers a server-chosen upload ({ upload }).
+  const keys = Object.keys(body).filter((name) => name !== 'key').sort().join()
+  if (keys !== 'bucket,credentials,expiration,expiredTime,region,requestId,scope,serverTime,startTime') problems.push(`body keys are ${keys}`)
+  if ('key' in body && (typeof body['key'] !== 'string' || body['key'] === '')) problems.push('key is not an object key')
   const credentials = body['credentials'] as Record<string, unknown> | undefined
   for (const field of ['tmpSecretId', 'tmpSecretKey', 'sessionToken']) {
     if (typeof credentials?.[field] !== 'string' || credentials[field] === '') problems.push(`credentials.${field} is missing`)

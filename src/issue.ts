@@ -1,0 +1,58 @@
+// One key request without HTTP: the body's scope or upload → the plan to issue → cache or STS → the 200 body; shared by the route and router.issue().
+import type { Request } from 'express'
+import type { KeyCache, ScopeRequest } from './cache.js'
+import { RouteError } from './errors.js'
+import type { ResolvedOptions } from './options.js'
+import { buildPolicy, type GrantPlan } from './policy.js'
+import { credentialsBody, issueEvent } from './response.js'
+import { narrowPlan, parseRequestedScope } from './scope.js'
+import type { StsCaller } from './sts.js'
+import type { CredentialsResponse, Grant, IssueEvent } from './types.js'
+import { chooseUpload } from './upload-key.js'
+import { parseDeclaredFile } from './upload-request.js'
+
+/** What one request will be issued: the plan, the cache's scope for it, and a server-chosen object key. */
+export interface PreparedIssue {
+  plan: GrantPlan
+  scope: ScopeRequest
+  objectKey: string | undefined
+}
+
+export interface Issuer {
+  /** Reads `{ scope }`, `{ upload }` or nothing (the whole grant) against the granted plan; throws the contract's 4xx/500 before STS. */
+  prepare(granted: GrantPlan, grant: Grant, body: unknown, req: Request | undefined): Promise<PreparedIssue>
+  /** The key from the cache or STS, as the 200 body and the onIssue event. */
+  issue(prepared: PreparedIssue): Promise<{ body: CredentialsResponse; event: IssueEvent }>
+}
+
+export function createIssuer(resolved: Pick<ResolvedOptions, 'uploadKey' | 'uploadLimits'>, cache: KeyCache, callSts: StsCaller, now: () => number = Date.now): Issuer {
+  const prepared = (plan: GrantPlan, objectKey: string | undefined): PreparedIssue => ({
+    plan,
+    scope: { subject: plan.subject, bucket: plan.bucket, region: plan.region, policy: buildPolicy(plan), durationSeconds: plan.durationSeconds },
+    objectKey,
+  })
+
+  return {
+    async prepare(granted, grant, body, req) {
+      const upload = isObject(body) ? body['upload'] : undefined
+      if (upload !== undefined) {
+        if (isObject(body) && body['scope'] !== undefined) {
+          throw new RouteError('InvalidRequest', 'Send either scope (the steps the SDK asks for) or upload (a file for the server to name), not both.')
+        }
+        const chosen = await chooseUpload({ plan: granted, grant, file: parseDeclaredFile(upload), req, uploadKey: resolved.uploadKey, limits: resolved.uploadLimits })
+        return prepared(chosen.plan, chosen.key)
+      }
+      const requested = parseRequestedScope(body)
+      return prepared(requested === undefined ? granted : narrowPlan(granted, requested), undefined)
+    },
+
+    async issue({ plan, scope, objectKey }) {
+      const { key, cached } = await cache.issue(scope, () => callSts({ subject: plan.subject, policy: scope.policy, durationSeconds: plan.durationSeconds }))
+      return { body: credentialsBody(key, plan, now(), objectKey), event: issueEvent(key, plan, cached) }
+    },
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
