@@ -223,20 +223,24 @@ describe('client helper in Chromium (cos-js-sdk-v5, local STS and COS)', functio
     assert.deepEqual(routeStatuses, [200])
   })
 
-  it('a device clock 15 minutes slow: one route request for three uploads, as with a right clock', async () => {
+  /**
+   * Three uploads from a page whose clock is `minutes` off (negative: slow), with a whole-grant key and one SDK client.
+   * Resolves with each upload's error and the SDK's SystemClockOffset afterwards.
+   */
+  async function uploadsWithClockOff(minutes: number): Promise<{ errors: Array<string | null>; offsetMs: number; prefix: string }> {
     // A script string, not a function: the page runs it before its own scripts.
     await page.addInitScript(`{
       const RealDate = Date
-      const SLOW_MS = 15 * 60 * 1000
+      const OFF_MS = ${minutes * 60 * 1000}
       globalThis.Date = class extends RealDate {
-        constructor(...args) { if (args.length === 0) super(RealDate.now() - SLOW_MS); else super(...args) }
-        static now() { return RealDate.now() - SLOW_MS }
+        constructor(...args) { if (args.length === 0) super(RealDate.now() + OFF_MS); else super(...args) }
+        static now() { return RealDate.now() + OFF_MS }
       }
     }`)
     await openHarness('alice')
-    const slowByMs = await page.evaluate(() => performance.timeOrigin + performance.now() - new Date().getTime())
-    assert.ok(Math.abs(slowByMs - 15 * 60 * 1000) < 5000, `the page clock is 15 minutes slow (${slowByMs} ms)`)
-    const prefix = `uploads/alice/slow-${randomBytes(3).toString('hex')}/`
+    const offByMs = await page.evaluate(() => new Date().getTime() - (performance.timeOrigin + performance.now()))
+    assert.ok(Math.abs(offByMs - minutes * 60_000) < 5000, `the page clock is ${minutes} minutes off (${offByMs} ms)`)
+    const prefix = `uploads/alice/clock-${randomBytes(3).toString('hex')}/`
     const outcome = await page.evaluate(async (prefix) => {
       const { client, session, COS } = window as unknown as HarnessWindow
       const sdk = new COS({ Domain: session.cos.domain, Protocol: session.cos.protocol, AutoSwitchHost: false, getAuthorization: client.createGetAuthorization({ perFile: false }) })
@@ -246,12 +250,22 @@ describe('client helper in Chromium (cos-js-sdk-v5, local STS and COS)', functio
           sdk.uploadFile({ Bucket: session.bucket, Region: session.region, Key: `${prefix}${name}.txt`, Body: new Blob([name]) }, (err) => resolve(err ? err.message : null))
         }))
       }
-      return errors
+      return { errors, offsetMs: Number((sdk as unknown as { options: { SystemClockOffset: number } }).options.SystemClockOffset) }
     }, prefix)
-    assert.deepEqual(outcome, [null, null, null])
-    assert.deepEqual(routeStatuses, [200])
-    assert.deepEqual(cos.keys().filter((key) => key.startsWith(prefix)).sort(), ['a', 'b', 'c'].map((name) => `${prefix}${name}.txt`))
-  })
+    return { ...outcome, prefix }
+  }
+
+  // The route starts keys 15 minutes early, which covers slow clocks up to that; past it, and for fast clocks, the
+  // helper sets the SDK's SystemClockOffset from serverTime.
+  for (const minutes of [-40, 40]) {
+    it(`a device clock ${Math.abs(minutes)} minutes ${minutes < 0 ? 'slow' : 'fast'}: one route request for three uploads, as with a right clock`, async () => {
+      const { errors, offsetMs, prefix } = await uploadsWithClockOff(minutes)
+      assert.deepEqual(errors, [null, null, null])
+      assert.deepEqual(routeStatuses, [200])
+      assert.ok(Math.abs(offsetMs + minutes * 60_000) < 5000, `SystemClockOffset ${offsetMs} ms corrects the clock`)
+      assert.deepEqual(cos.keys().filter((key) => key.startsWith(prefix)).sort(), ['a', 'b', 'c'].map((name) => `${prefix}${name}.txt`))
+    })
+  }
 
   describe('the example page\'s folder upload', () => {
     let folder: string
