@@ -1,10 +1,10 @@
 // auditGrant: a grant's action × resource matrix with every finding, from the same walker and rules the router applies.
-import { isWriteAction } from './cos/actions.js'
+import { isWriteAction, serviceOf } from './cos/actions.js'
 import { resourceOf } from './cos/names.js'
 import { isRecord } from './grant/describe.js'
 import { encodedPolicyLength } from './grant/limits.js'
 import { reviewGrant } from './grant/plan.js'
-import { fillSubject } from './grant/subject.js'
+import { modernTemplate } from './grant/subject.js'
 import { DURATION_LIMITS } from './options.js'
 import { buildPolicy } from './policy.js'
 import type { AuditOptions, AuditReport, AuditRow, GrantFinding } from './types.js'
@@ -25,7 +25,7 @@ export function auditGrant(grant: unknown, options: AuditOptions): AuditReport {
     statement: where,
     action,
     prefix,
-    resource: walk.located ? resourceOf('cos', walk.region as string, walk.bucket as string, prefix) : prefix,
+    resource: walk.located ? resourceOf(serviceOf(action), walk.region as string, walk.bucket as string, prefix) : prefix,
     write: isWriteAction(action),
     findings: [...new Set(walk.findings.filter((finding) => concerns(finding, where, action, prefix)).map((finding) => finding.rule))],
   }))))
@@ -38,11 +38,11 @@ export function auditGrant(grant: unknown, options: AuditOptions): AuditReport {
   return report
 }
 
-/** The grant as `subject` would receive it. */
+/** The grant as `subject` would receive it: that subject, and the older `${subject}` placeholder read as the router's `{subject}` template. */
 function asSubject(grant: unknown, subject: string): unknown {
   if (!isRecord(grant)) return grant
   const fill = (prefixes: unknown): unknown =>
-    Array.isArray(prefixes) ? prefixes.map((p: unknown) => (typeof p === 'string' ? fillSubject(p, subject) : p)) : prefixes
+    Array.isArray(prefixes) ? prefixes.map((p: unknown) => (typeof p === 'string' ? modernTemplate(p) : p)) : prefixes
   const out: Record<string, unknown> = { ...grant, subject }
   if (grant['prefixes'] !== undefined) out['prefixes'] = fill(grant['prefixes'])
   if (Array.isArray(grant['statements'])) {

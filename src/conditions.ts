@@ -1,4 +1,5 @@
 // CAM condition blocks for COS: builders, a validator, and the value parsers the simulator shares.
+import { CONDITION_KEYS, nearestConditionKey } from './cos/condition-keys.js'
 import type { CamCondition } from './types.js'
 
 /*
@@ -246,6 +247,10 @@ export function checkCondition(condition: unknown): string | undefined {
       if (!KEY_RE.test(key)) {
         return `condition.${operator} has invalid condition key ${show(key)}; keys look like 'cos:content-type' or 'qcs:ip'`
       }
+      if (!CONDITION_KEYS.has(key)) {
+        const near = nearestConditionKey(key)
+        return `condition.${operator} has unknown condition key ${show(key)}${near === undefined ? '' : `; did you mean '${near}'?`} (COS would refuse every request; the documented keys are ${[...CONDITION_KEYS].join(', ')})`
+      }
       const where = `condition.${operator}['${key}']`
       const value = keys[key]
       const values: unknown[] = Array.isArray(value) ? value : [value]
@@ -291,53 +296,88 @@ export function sourceIps(cidrs: readonly string[]): CamCondition {
 
 type ConditionValue = CamCondition[string][string]
 
+function valuesOf(value: ConditionValue): Array<string | number | boolean> {
+  return Array.isArray(value) ? [...value] : [value]
+}
+
 function sameValues(a: ConditionValue, b: ConditionValue): boolean {
-  const norm = (v: ConditionValue): string => JSON.stringify((Array.isArray(v) ? [...v] : [v]).map((x) => [typeof x, x]).sort())
+  const norm = (v: ConditionValue): string => JSON.stringify(valuesOf(v).map((x) => [typeof x, x]).sort())
   return norm(a) === norm(b)
 }
 
 function single(value: ConditionValue): number | undefined {
-  const values = Array.isArray(value) ? value : [value]
+  const values = valuesOf(value)
   return values.length === 1 ? parseNumber(values[0]) : undefined
 }
 
-/** Merge of two values given for the same operator and key, or undefined if one block cannot express "both". */
+/**
+ * One value list meaning "both hold", for the same operator and key given twice; undefined when one CAM block
+ * cannot say it. CAM reads several values as "any of" (for a `_not_` operator, "none of"), so: equal lists stay;
+ * two single numeric bounds become the tighter; `_not_` lists join (none of A and none of B is none of A ∪ B);
+ * string_equal / numeric_equal lists keep their common values (any of A and any of B is any of A ∩ B), if any.
+ * Anything else (two string_like patterns, two IP ranges, two dates) cannot be combined exactly.
+ */
 function mergeValues(operator: string, a: ConditionValue, b: ConditionValue): ConditionValue | undefined {
   if (sameValues(a, b)) return a
   const spec = parseOperator(operator)
+  if (!spec) return undefined
   const x = single(a)
   const y = single(b)
-  if (!spec || spec.kind !== 'numeric' || x === undefined || y === undefined) return undefined
-  // Two upper (lower) bounds that must both hold are the tighter one.
-  if (spec.test === 'lt' || spec.test === 'le') return x <= y ? a : b
-  if (spec.test === 'gt' || spec.test === 'ge') return x >= y ? a : b
+  if (spec.kind === 'numeric' && x !== undefined && y !== undefined) {
+    // Two upper (lower) bounds that must both hold are the tighter one.
+    if (spec.test === 'lt' || spec.test === 'le') return x <= y ? a : b
+    if (spec.test === 'gt' || spec.test === 'ge') return x >= y ? a : b
+  }
+  const key = (v: string | number | boolean): string => `${typeof v}:${String(v)}`
+  if (spec.negated && spec.test !== 'like' && spec.kind !== 'ip') {
+    const joined = [...valuesOf(a)]
+    for (const value of valuesOf(b)) if (!joined.some((known) => key(known) === key(value))) joined.push(value)
+    return joined.length <= MAX_VALUES ? joined as ConditionValue : undefined
+  }
+  if (!spec.negated && spec.test === 'eq' && (spec.kind === 'string' || spec.kind === 'numeric')) {
+    const inB = new Set(valuesOf(b).map((v) => spec.kind === 'numeric' ? `n:${String(parseNumber(v))}` : key(v)))
+    const common = valuesOf(a).filter((v) => inB.has(spec.kind === 'numeric' ? `n:${String(parseNumber(v))}` : key(v)))
+    return common.length === 0 ? undefined : common as ConditionValue
+  }
   return undefined
 }
 
 /**
- * One block requiring every given block to hold. Distinct operator/key pairs are unioned. The
- * same pair twice is kept once if the values are equal, and two single numeric bounds
- * (numeric_less_than*, numeric_greater_than*) become the tighter bound; any other repeat throws,
- * since CAM reads several values as "any of" and one block cannot say "all of".
+ * One block requiring both blocks to hold: distinct operator/key pairs are unioned, a pair given in both is merged
+ * as mergeValues says. Returns the pair that cannot be merged instead, so the caller can say which.
  */
-export function allConditions(first: CamCondition, ...rest: CamCondition[]): CamCondition {
+export function mergeConditions(first: CamCondition, second: CamCondition): { condition: CamCondition } | { conflict: { operator: string; key: string } } {
   const out: CamCondition = {}
-  for (const block of [first, ...rest]) {
-    checked('allConditions', block)
+  for (const block of [first, second]) {
     for (const [operator, keys] of Object.entries(block)) {
       const target = (out[operator] ??= {})
       for (const [key, value] of Object.entries(keys)) {
         const existing = target[key]
         const merged = existing === undefined ? value : mergeValues(operator, existing, value)
-        if (merged === undefined) {
-          throw new Error(
-            `allConditions: condition.${operator}['${key}'] is given twice with different values; ` +
-              'one CAM block cannot require both, so pass a single value list for it',
-          )
-        }
+        if (merged === undefined) return { conflict: { operator, key } }
         target[key] = Array.isArray(merged) ? [...merged] : merged
       }
     }
+  }
+  return { condition: out }
+}
+
+/**
+ * One block requiring every given block to hold (see mergeConditions): equal repeats kept once, numeric bounds
+ * tightened, `_not_` lists joined, equality lists intersected; any other repeat throws, since one CAM block
+ * cannot require both.
+ */
+export function allConditions(first: CamCondition, ...rest: CamCondition[]): CamCondition {
+  let out: CamCondition = {}
+  for (const block of [first, ...rest]) {
+    const merged = mergeConditions(out, checked('allConditions', block))
+    if ('conflict' in merged) {
+      throw new Error(
+        `allConditions: condition.${merged.conflict.operator}['${merged.conflict.key}'] is given twice with different values; ` +
+          'one CAM block cannot require both, so pass a single value list for it',
+      )
+    }
+    out = merged.condition
   }
   return out
 }

@@ -59,6 +59,7 @@ export interface ResolvedOptions {
   rateLimit: false | ResolvedRateLimit
   sts: ResolvedStsOptions
   authorizeTimeoutMs: number
+  requireSubjectTemplates: boolean
   onIssue: StsRouterOptions['onIssue']
   onError: StsRouterOptions['onError']
   logger: Logger
@@ -73,7 +74,7 @@ export interface ResolvedOptions {
  */
 const KNOWN_OPTIONS = Object.keys({
   secretId: true, secretKey: true, bucket: true, region: true, durationSeconds: true, authorize: true, cache: true, rateLimit: true,
-  sts: true, authorizeTimeoutMs: true, onIssue: true, onError: true, logger: true, uploadKey: true, uploadLimits: true,
+  sts: true, authorizeTimeoutMs: true, requireSubjectTemplates: true, onIssue: true, onError: true, logger: true, uploadKey: true, uploadLimits: true,
 } satisfies Record<keyof StsRouterOptions, true>)
 const KNOWN_STS_OPTIONS = Object.keys({
   endpoint: true, protocol: true, region: true, timeoutMs: true, roleArn: true, client: true, maxCallsPerSecond: true, maxConcurrency: true,
@@ -139,6 +140,10 @@ export function resolveOptions(options: StsRouterOptions, env: NodeJS.ProcessEnv
 
   const authorizeTimeoutMs = wholeNumber('authorizeTimeoutMs', options.authorizeTimeoutMs, 10_000, 100, 120_000,
     'use a few seconds more than your session store or database lookup can take, e.g. 10000')
+  const requireSubjectTemplates = options.requireSubjectTemplates ?? false
+  if (typeof requireSubjectTemplates !== 'boolean') {
+    throw new ConfigError('requireSubjectTemplates', `must be true or false (got ${describe(requireSubjectTemplates)})`, "pass true to refuse write prefixes without a '{subject}' template, or leave it out")
+  }
   const cache = resolveCache(options.cache, durationSeconds)
   const rateLimit = resolveRateLimit(options.rateLimit)
   const uploads = resolveUploadOptions(options)
@@ -146,7 +151,7 @@ export function resolveOptions(options: StsRouterOptions, env: NodeJS.ProcessEnv
 
   return {
     secretId, secretKey, bucket, region, durationSeconds,
-    authorize: options.authorize, authorizeTimeoutMs,
+    authorize: options.authorize, authorizeTimeoutMs, requireSubjectTemplates,
     cache, rateLimit, sts,
     onIssue: options.onIssue, onError: options.onError, logger,
     uploadKey: uploads.uploadKey, uploadLimits: uploads.uploadLimits,

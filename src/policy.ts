@@ -1,5 +1,6 @@
 // Plan → CAM policy: one policy statement per planned statement, and the scope summary the 200 body reports.
-import { resourceOf } from './cos/names.js'
+import { serviceOf } from './cos/actions.js'
+import { resourceOf, type Service } from './cos/names.js'
 import type { CamCondition, CamPolicy } from './types.js'
 
 /** A grant statement after checks: full action names, checked prefixes, its effective condition. */
@@ -19,17 +20,26 @@ export interface GrantPlan {
   statements: PlannedStatement[]
 }
 
-/** The policy STS receives: one statement per planned statement, so one statement's actions never meet another's resources. */
+/**
+ * The policy STS receives: one statement per planned statement, so one statement's actions never meet another's
+ * resources. Each prefix is named in the form of every service the statement's actions belong to (COS, CI).
+ */
 export function buildPolicy(plan: Pick<GrantPlan, 'bucket' | 'region' | 'statements'>): CamPolicy {
   return {
     version: '2.0',
     statement: plan.statements.map((statement) => ({
       effect: 'allow' as const,
       action: [...statement.actions],
-      resource: statement.prefixes.map((prefix) => resourceOf('cos', plan.region, plan.bucket, prefix)),
+      resource: servicesOf(statement.actions).flatMap((service) => statement.prefixes.map((prefix) => resourceOf(service, plan.region, plan.bucket, prefix))),
       ...(statement.condition === undefined ? {} : { condition: statement.condition }),
     })),
   }
+}
+
+/** The services of a statement's actions, COS first. */
+function servicesOf(actions: readonly string[]): Service[] {
+  const services = new Set(actions.map(serviceOf))
+  return (['cos', 'ci'] as const).filter((service) => services.has(service))
 }
 
 /** Where a key may be used, as the 200 body's `scope` reports it. */

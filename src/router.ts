@@ -4,6 +4,7 @@ import { authorizeRequest } from './authorize.js'
 import { keyCacheFor } from './cache.js'
 import { RouteError, sendError, writeJson } from './errors.js'
 import { resolveOptions, type ResolvedOptions } from './options.js'
+import { GrantError } from './grant/review.js'
 import { onceWarner } from './grant/warn-once.js'
 import { createPlanner } from './grant-memo.js'
 import type { GrantPlan } from './policy.js'
@@ -56,7 +57,7 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
   // A deliberate shared write prefix is logged once per statement content, not on every request.
   const onWarning = onceWarner(resolved.logger)
 
-  const planFor = createPlanner({ bucket: resolved.bucket, region: resolved.region, durationSeconds: resolved.durationSeconds, assumeRole, onWarning })
+  const planFor = createPlanner({ bucket: resolved.bucket, region: resolved.region, durationSeconds: resolved.durationSeconds, assumeRole, onWarning, requireSubjectTemplates: resolved.requireSubjectTemplates })
 
   const authorizeStep: RequestHandler = async (req, res, next) => {
     try {
@@ -151,6 +152,8 @@ function errorHandler(resolved: ResolvedOptions) {
     if (routeError.stsRequestId !== undefined) event.stsRequestId = routeError.stsRequestId
     const hint = stsHint(routeError.stsCode)
     if (hint !== undefined) event.hint = hint
+    // A refused grant: the rule, its docs and a reference go to onError/logger; the caller sees only the reference.
+    if (routeError instanceof GrantError) Object.assign(event, routeError.details)
     if (routeError.status >= 500) {
       event.cause = routeError.cause
       // The budget refusing calls is the router protecting the account, not a fault: under a flood, one warn per refusal.
@@ -158,7 +161,7 @@ function errorHandler(resolved: ResolvedOptions) {
       resolved.logger[level](`express-cos-sts: ${routeError.code}: ${routeError.message}${hint === undefined ? '' : ` (${routeError.stsCode}: ${hint})`}`, { ...event })
     }
     notify(resolved, () => resolved.onError?.(event))
-    sendError(res, routeError)
+    sendError(res, routeError instanceof GrantError ? routeError.answer : routeError)
   }
 }
 

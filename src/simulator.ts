@@ -114,12 +114,13 @@ function statementsOf(policy: CamPolicy): CamStatement[] {
   return Array.isArray(policy?.statement) ? policy.statement.filter((s) => typeof s === 'object' && s !== null) : []
 }
 
-/** Whether a statement's action list names `action` (canonical `name/cos:X`), CAM wildcards included. */
+/** Whether a statement's action list names `action` (canonical `name/cos:X` or `name/ci:X`), CAM wildcards included. */
 function namesAction(statement: CamStatement, action: string): boolean {
-  const name = action.slice('name/cos:'.length)
+  const service = action.startsWith('name/ci:') ? 'ci' : 'cos'
+  const name = action.slice(`name/${service}:`.length)
   return stringsOf(statement.action).some((pattern) => {
     if (pattern === '*') return true
-    const bare = pattern.startsWith('name/cos:') ? pattern.slice(9) : pattern.startsWith('cos:') ? pattern.slice(4) : undefined
+    const bare = pattern.startsWith(`name/${service}:`) ? pattern.slice(service.length + 6) : pattern.startsWith(`${service}:`) ? pattern.slice(service.length + 1) : undefined
     return bare !== undefined && wildcard(bare, name, false)
   })
 }

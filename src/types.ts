@@ -212,6 +212,10 @@ export interface ErrorEvent {
   hint?: string
   /** The original error, for 5xx answers (already stripped of secrets by the SDK). */
   cause?: unknown
+  /** For 500 InvalidGrant: the broken rule, where it is explained, and the reference id the caller's answer shows. */
+  rule?: string
+  docs?: string
+  ref?: string
 }
 
 /**
@@ -323,6 +327,12 @@ export interface StsRouterOptions {
    * instead of holding the request and its socket.
    */
   authorizeTimeoutMs?: number
+  /**
+   * Refuse (500 InvalidGrant, rule literal-subject-prefix) a write prefix that is the user's own only because a
+   * literal path segment equals the subject, instead of logging a one-time warning: grants must say where the
+   * subject sits with a `{subject}` template (`uploads/{subject}/*`). Default false.
+   */
+  requireSubjectTemplates?: boolean
   /** Told after every 200. May be async: a throw or a rejection is logged, never crashes the process or changes the answer. */
   onIssue?: (event: IssueEvent) => unknown
   /** Told after every error answer. May be async, like onIssue. */
@@ -352,6 +362,10 @@ export type GrantRule =
   | 'shared-write'
   | 'read-outside-subject'
   | 'long-duration'
+  | 'literal-subject-prefix'
+  | 'bucket-config'
+  | 'bucket-listing'
+  | 'condition-conflict'
 
 /** One thing wrong with (or worth knowing about) a grant. */
 export interface GrantFinding {

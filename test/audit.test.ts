@@ -15,7 +15,7 @@ describe('audit', () => {
   it('3 actions on 2 resources are 6 rows, each with its own verdict', () => {
     const report = auditGrant({
       subject: 'alice',
-      statements: [{ actions: ['name/cos:GetBucket', 'name/cos:GetObject', 'name/cos:PutObject'], prefixes: ['app/files/*', 'app/files/alice/*'] }],
+      statements: [{ actions: ['name/cos:GetBucket', 'name/cos:GetObject', 'name/cos:PutObject'], prefixes: ['app/files/*', 'app/files/{subject}/*'] }],
     }, OPTIONS)
     assert.equal(report.rows.length, 6)
     assert.deepEqual(report.rows.map((row) => [row.action, row.prefix, row.write, row.findings]), [
@@ -68,7 +68,7 @@ describe('audit', () => {
     }
   })
 
-  it('agrees with the router: the first audit error is the InvalidGrant message the route answers', async () => {
+  it('agrees with the router: the first audit error is the InvalidGrant message the router reports (the caller sees only a reference)', async () => {
     const grant: Grant = { subject: 'alice', statements: [{ actions: ['name/cos:GetObject'], prefixes: ['public/*'] }, { actions: ['name/cos:PutObject', 'name/cos:DeleteObject'], prefixes: ['uploads/*'] }] }
     const report = auditGrant(grant, OPTIONS)
     const first = report.findings.find((f) => f.severity === 'error')
@@ -76,7 +76,10 @@ describe('audit', () => {
     const fixture = await startFixture({ authorize: () => grant })
     try {
       const res = await request(fixture.app).get('/creds').expect(500)
-      assert.equal(res.body.error.message, `${first.message} (rule: ${first.rule}). Fix: ${first.fix}`)
+      assert.equal(fixture.errors.at(-1)?.message, `${first.message} (rule: ${first.rule}). Fix: ${first.fix}`)
+      assert.equal(fixture.errors.at(-1)?.rule, first.rule)
+      assert.match(res.body.error.message, /^The server refused to issue this key: .* \(ref: [A-Za-z0-9_-]{8}\)$/)
+      assert.doesNotMatch(res.body.error.message, /uploads|public/)
     } finally {
       await fixture.close()
     }
@@ -88,7 +91,7 @@ describe('audit', () => {
       condition: { numeric_less_than_equal: { 'cos:content-length': 1000 } },
       statements: [
         { actions: ['name/cos:GetObject'], prefixes: ['public/*'], shared: true },
-        { actions: ['cos:PutObject', 'name/cos:PutObject'], prefixes: ['uploads/alice/*', 'uploads/alice/*'] },
+        { actions: ['cos:PutObject', 'name/cos:PutObject'], prefixes: ['uploads/{subject}/*', 'uploads/alice/*'] },
       ],
     }
     const report = auditGrant(grant, OPTIONS)

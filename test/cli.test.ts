@@ -63,7 +63,7 @@ describe('cli: express-cos-sts audit', () => {
   it('exit 1 on findings, naming the rule, the statement and the fix', async () => {
     const grant = file('joined.json', {
       subject: 'alice',
-      statements: [{ actions: ['name/cos:GetBucket', 'name/cos:GetObject', 'name/cos:PutObject'], prefixes: ['app/files/*', 'app/files/alice/*'] }],
+      statements: [{ actions: ['name/cos:GetBucket', 'name/cos:GetObject', 'name/cos:PutObject'], prefixes: ['app/files/*', 'app/files/{subject}/*'] }],
     })
     const run = await cli(['audit', grant])
     assert.equal(run.code, 1)

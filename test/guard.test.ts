@@ -31,18 +31,25 @@ async function storyFixture(grantFor: (user: string) => unknown): Promise<Fixtur
   })
 }
 
+/** The refusal's full message (what onError got); the caller's answer is generic, with the same reference. */
 async function expectRefused(fixture: Fixture, user: string, rule: string): Promise<string> {
   const before = fixture.sts.calls.length
   const res = await request(fixture.app).get('/creds').set('x-user', user).expect(500)
   assert.equal(res.body.error.code, 'InvalidGrant')
-  assert.match(res.body.error.message, new RegExp(`\\(rule: ${rule}\\)`))
-  assert.match(res.body.error.message, /Fix: \S/)
   assert.equal(fixture.sts.calls.length, before, 'STS must not be called for a refused grant')
-  // The router's error handler tells onError and the logger.
-  assert.equal(fixture.errors.at(-1)?.code, 'InvalidGrant')
-  assert.equal(fixture.errors.at(-1)?.message, res.body.error.message)
-  assert.ok(fixture.logger.lines.some((line) => line.level === 'error' && line.message.includes(`rule: ${rule}`)))
-  return res.body.error.message as string
+  // The router's error handler tells onError and the logger the rule, its docs and the fix.
+  const event = fixture.errors.at(-1)
+  assert.equal(event?.code, 'InvalidGrant')
+  assert.match(event.message, new RegExp(`\\(rule: ${rule}\\)`))
+  assert.match(event.message, /Fix: \S/)
+  assert.equal(event.rule, rule)
+  assert.equal(event.docs, `docs/security.md#${rule}`)
+  assert.match(event.ref ?? '', /^[A-Za-z0-9_-]{8}$/)
+  assert.ok(fixture.logger.lines.some((line) => line.level === 'error' && line.message.includes(`rule: ${rule}`) && (line.details as { ref?: string }).ref === event.ref))
+  // The caller sees neither the rule's message nor the bucket layout, only the reference to quote.
+  assert.equal(res.body.error.message, `The server refused to issue this key: its grant breaks a least-privilege rule. (ref: ${event.ref})`)
+  assert.doesNotMatch(JSON.stringify(res.body), /rule:|Fix:|uploads\/|app\/|forum\/|\/\*/)
+  return event.message
 }
 
 describe('guard: bad example 1, excessive resource (avatars)', () => {
@@ -53,7 +60,7 @@ describe('guard: bad example 1, excessive resource (avatars)', () => {
     fixture = await storyFixture((user) => ({
       subject: user,
       actions: actionSets.simpleUpload,
-      prefixes: [wrong ? 'app/avatar/*' : `app/avatar/${user}/*`],
+      prefixes: [wrong ? 'app/avatar/*' : 'app/avatar/{subject}/*'],
     }))
   })
   after(() => fixture.close())
@@ -136,10 +143,10 @@ describe('guard: bad example 3, actions and resources joined (file manager)', ()
     fixture = await storyFixture((user) => ({
       subject: user,
       statements: joined
-        ? [{ actions: ['name/cos:GetBucket', 'name/cos:GetObject', 'name/cos:PutObject', 'name/cos:DeleteObject'], prefixes: ['app/files/*', `app/files/${user}/*`] }]
+        ? [{ actions: ['name/cos:GetBucket', 'name/cos:GetObject', 'name/cos:PutObject', 'name/cos:DeleteObject'], prefixes: ['app/files/*', 'app/files/{subject}/*'] }]
         : [
             { actions: ['name/cos:GetBucket', 'name/cos:GetObject'], prefixes: ['app/files/*'], shared: true },
-            { actions: ['name/cos:PutObject', 'name/cos:DeleteObject'], prefixes: [`app/files/${user}/*`] },
+            { actions: ['name/cos:PutObject', 'name/cos:DeleteObject'], prefixes: ['app/files/{subject}/*'] },
           ],
     }))
   })
@@ -194,7 +201,7 @@ describe('guard: bad example 4, keys for requesters nobody checked (forum)', () 
     fixture = await startFixture({
       authorize: (req) => {
         const user = (req as express.Request & { user?: string }).user
-        if (checked) return user ? { subject: user, actions: [...actionSets.simpleUpload], prefixes: [`forum/attachments/${user}/*`] } : null
+        if (checked) return user ? { subject: user, actions: [...actionSets.simpleUpload], prefixes: ['forum/attachments/{subject}/*'] } : null
         // The bug Tencent describes: a grant built without looking whether anyone signed in.
         return { subject: String(user), actions: [...actionSets.simpleUpload], prefixes: [`forum/attachments/${String(user)}/*`] }
       },
@@ -232,7 +239,8 @@ describe('guard: bad example 4, keys for requesters nobody checked (forum)', () 
     const before = fixture.sts.calls.length
     const res = await request(app).get('/creds').expect(500)
     assert.equal(res.body.error.code, 'InvalidGrant')
-    assert.match(res.body.error.message, /grant\.subject is 'undefined'.*\(rule: anonymous-subject\)\. Fix: return null from authorize/)
+    assert.match(fixture.errors.at(-1)?.message ?? '', /grant\.subject is 'undefined'.*\(rule: anonymous-subject\)\. Fix: return null from authorize/)
+    assert.doesNotMatch(res.body.error.message, /undefined|forum/)
     assert.equal(fixture.sts.calls.length, before)
     for (const subject of ['null', 'NaN', '[object Object]']) {
       assert.throws(() => planGrant({ subject, actions: ['name/cos:GetObject'], prefixes: ['public/*'] }, DEFAULTS), /rule: anonymous-subject/)
@@ -268,7 +276,9 @@ describe('guard: the write rule', () => {
   for (const [subject, prefix, ok] of table) {
     it(`${subject} writing ${prefix} → ${ok ? 'accepted' : 'refused'}`, () => {
       assert.equal(holdsSubject(prefix, subject), ok)
-      assert.deepEqual(writes(subject, prefix), ok ? [] : ['error:write-outside-subject'])
+      // A literal prefix passes with a warning naming the template; the template itself passes clean.
+      assert.deepEqual(writes(subject, prefix), ok ? ['warning:literal-subject-prefix'] : ['error:write-outside-subject'])
+      if (ok) assert.deepEqual(writes(subject, prefix.split('/').map((s) => (s === subject ? '{subject}' : s)).join('/')), [])
     })
   }
 
@@ -283,7 +293,7 @@ describe('guard: the write rule', () => {
 
   it('shared: true turns the refusal into a warning; a read-only shared statement has none', () => {
     assert.deepEqual(writes('alice', 'app/public/*', true), ['warning:shared-write'])
-    assert.deepEqual(writes('alice', 'uploads/alice/*', true), [])
+    assert.deepEqual(writes('alice', 'uploads/{subject}/*', true), [])
     assert.throws(() => planGrant({ subject: 'alice', statements: [{ actions: ['name/cos:PutObject'], prefixes: ['app/public/*'], shared: 'yes' as unknown as boolean }] }, DEFAULTS), /shared must be true or false.*rule: grant-shape/)
   })
 
@@ -306,7 +316,7 @@ describe('guard: shared write prefixes warn once', () => {
     fixture = await storyFixture((user) => {
       const statements = [
         { actions: ['name/cos:PutObject'], prefixes: ['app/guestbook/*'], shared: true },
-        { actions: ['name/cos:PutObject'], prefixes: [`uploads/${user}/*`] },
+        { actions: ['name/cos:PutObject'], prefixes: ['uploads/{subject}/*'] },
       ]
       return { subject: user, statements: user === 'alice' ? statements : statements.reverse() }
     })
@@ -387,7 +397,7 @@ describe('guard: conditions', () => {
   let condition: unknown
   let fixture: Fixture
   before(async () => {
-    fixture = await storyFixture((user) => ({ subject: user, actions: [...actionSets.simpleUpload], prefixes: [`uploads/${user}/*`], condition }))
+    fixture = await storyFixture((user) => ({ subject: user, actions: [...actionSets.simpleUpload], prefixes: ['uploads/{subject}/*'], condition }))
   })
   after(() => fixture.close())
 

@@ -1,4 +1,6 @@
-// Known COS CAM action names, their normalisation, and named sets for common front-end jobs.
+// Known COS and CI CAM action names, their normalisation and kind, and named sets for common front-end jobs.
+import { CI_CONFIG_ACTIONS, CI_JOB_ACTIONS } from './ci-actions.js'
+import type { Service } from './names.js'
 
 /*
  * Source: Tencent Cloud COS docs, "COS API 授权策略使用指引" / "Working with COS API
@@ -94,35 +96,56 @@ const ACTIONS: ReadonlyMap<string, Access> = new Map<string, Access>([
 ])
 
 const PREFIX = 'name/cos:'
-
-/** Every known action, in the `name/cos:` form. */
-export const knownActions: readonly string[] = Object.freeze([...ACTIONS.keys()].map((name) => PREFIX + name))
-
-/** The bare action name (`PutObject`) of `cos:PutObject` / `name/cos:PutObject`, whether known or not. */
-function bareName(action: string): string | undefined {
-  if (action.startsWith(PREFIX)) return action.slice(PREFIX.length)
-  if (action.startsWith('cos:')) return action.slice(4)
-  return undefined
-}
+const CI_PREFIX = 'name/ci:'
 
 /**
- * `cos:PutObject` or `name/cos:PutObject` → `name/cos:PutObject`; undefined for anything that is
- * not a known COS action spelled exactly as documented (wildcards, other services, wrong case).
+ * Bucket-level actions that configure or describe the bucket itself (its ACL, policy, CORS, lifecycle, ...),
+ * and GetService (every bucket of the account). A front-end key never needs them: the guard refuses them.
+ * Listing (GetBucket, GetBucketObjectVersions, ListMultipartUploads) and HeadBucket are not among them.
+ */
+const BUCKET_CONFIG: ReadonlySet<string> = new Set([...ACTIONS.keys()].filter((name) =>
+  name === 'GetService' || name === 'PutBucket' || name === 'DeleteBucket' || name === 'PostBucketInventory' || name === 'ListBucketInventory' ||
+  (/^(?:Get|Put|Delete)Bucket[A-Z]/.test(name) && name !== 'GetBucketObjectVersions')))
+
+/** Every known COS action, in the `name/cos:` form. */
+export const knownActions: readonly string[] = Object.freeze([...ACTIONS.keys()].map((name) => PREFIX + name))
+
+/** Every known CI action, in the `name/ci:` form. */
+export const knownCiActions: readonly string[] = Object.freeze([...CI_JOB_ACTIONS, ...CI_CONFIG_ACTIONS].map((name) => CI_PREFIX + name))
+
+/**
+ * `cos:PutObject` / `name/cos:PutObject` → `name/cos:PutObject`, `ci:CreateAuditingTextJob` → `name/ci:…`; undefined
+ * for anything that is not a known action spelled exactly as documented (wildcards, other services, wrong case).
  */
 export function normalizeAction(action: string): string | undefined {
   if (typeof action !== 'string') return undefined
-  const name = bareName(action)
-  return name !== undefined && ACTIONS.has(name) ? PREFIX + name : undefined
+  const cos = action.startsWith(PREFIX) ? action.slice(PREFIX.length) : action.startsWith('cos:') ? action.slice(4) : undefined
+  if (cos !== undefined) return ACTIONS.has(cos) ? PREFIX + cos : undefined
+  const ci = action.startsWith(CI_PREFIX) ? action.slice(CI_PREFIX.length) : action.startsWith('ci:') ? action.slice(3) : undefined
+  return ci !== undefined && (CI_JOB_ACTIONS.has(ci) || CI_CONFIG_ACTIONS.has(ci)) ? CI_PREFIX + ci : undefined
+}
+
+/** The service of a normalized action name. */
+export function serviceOf(action: string): Service {
+  return action.startsWith(CI_PREFIX) ? 'ci' : 'cos'
 }
 
 /**
- * True unless the action is a known read/list action. Unknown names and wildcards count as writes
- * so that a guard built on this fails closed.
+ * True unless the action is a known read/list action (or a CI job, which changes no object). Unknown names and
+ * wildcards count as writes so that a guard built on this fails closed.
  */
 export function isWriteAction(action: string): boolean {
   const normalized = normalizeAction(action)
   if (normalized === undefined) return true
+  if (normalized.startsWith(CI_PREFIX)) return !CI_JOB_ACTIONS.has(normalized.slice(CI_PREFIX.length))
   return ACTIONS.get(normalized.slice(PREFIX.length)) !== 'read'
+}
+
+/** True for a known action on the bucket's (or CI's) configuration: never granted to a front end. */
+export function isBucketConfigAction(action: string): boolean {
+  const normalized = normalizeAction(action)
+  if (normalized === undefined) return false
+  return normalized.startsWith(CI_PREFIX) ? CI_CONFIG_ACTIONS.has(normalized.slice(CI_PREFIX.length)) : BUCKET_CONFIG.has(normalized.slice(PREFIX.length))
 }
 
 function set(...names: string[]): readonly string[] {
@@ -147,10 +170,13 @@ export const actionSets: Readonly<{
   upload: readonly string[]
   download: readonly string[]
   list: readonly string[]
+  moderation: readonly string[]
 }> = Object.freeze({
   simpleUpload,
   multipartUpload,
   upload: Object.freeze([...simpleUpload, ...multipartUpload]),
   download: set('GetObject', 'HeadObject'),
   list: set('GetBucket'),
+  // Front-end moderation of what the user uploaded: picture and text jobs, and reading a text job's result.
+  moderation: Object.freeze(['CreateAuditingPictureJob', 'CreateAuditingTextJob', 'DescribeAuditingTextJob'].map((name) => CI_PREFIX + name)),
 })

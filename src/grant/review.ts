@@ -1,5 +1,6 @@
 // Collects a grant's findings; in the router's mode the first error throws a GrantError at once.
-import { RouteError } from '../errors.js'
+import { randomBytes } from 'node:crypto'
+import { ERRORS, RouteError } from '../errors.js'
 import type { GrantFinding, GrantRule } from '../types.js'
 import { docsLink } from './rules.js'
 
@@ -9,14 +10,22 @@ import { docsLink } from './rules.js'
  */
 export class GrantError extends RouteError {
   readonly finding: GrantFinding
+  /** A reference id, random per refusal: the caller's answer shows it, onError/logger carry it with the full message. */
+  readonly ref: string
   constructor(finding: GrantFinding) {
     super('InvalidGrant', findingText(finding))
     this.finding = finding
+    this.ref = randomBytes(6).toString('base64url')
   }
 
-  /** Where the rule is explained. */
-  get docs(): string {
-    return docsLink(this.finding.rule)
+  /** What onError and the logger get besides the full message: the rule, where it is explained, the reference. */
+  get details(): { rule: string; docs: string; ref: string } {
+    return { rule: this.finding.rule, docs: docsLink(this.finding.rule), ref: this.ref }
+  }
+
+  /** What the caller sees: a generic message and the reference, never the rule's message (it shows the app's bucket layout). */
+  get answer(): RouteError {
+    return new RouteError('InvalidGrant', `${ERRORS.InvalidGrant.message} (ref: ${this.ref})`)
   }
 }
 

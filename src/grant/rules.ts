@@ -35,4 +35,8 @@ export const GRANT_RULES: Readonly<Record<GrantRule, RuleInfo>> = Object.freeze(
   'shared-write': { summary: 'a write prefix every user shares is deliberate (shared: true)', fix: 'keep shared: true only for a folder every user is meant to write', logged: true },
   'read-outside-subject': { summary: "reads outside the subject's own path are worth a look", fix: 'fine for public files; otherwise read under the user\'s own prefix', logged: false },
   'long-duration': { summary: 'keys that live long stay usable long after they leave the browser', fix: 'keep keys short (1800 s is the default)', logged: false },
+  'literal-subject-prefix': { summary: 'a write prefix names where the subject sits with a {subject} template, not a literal segment', fix: "write 'uploads/{subject}/*' instead of building the prefix from the user's id", logged: true },
+  'bucket-config': { summary: "no action on the bucket's configuration (policy, ACL, CORS, lifecycle, deleting it) or CI's", fix: 'grant object actions only; change bucket settings from the server', logged: true },
+  'bucket-listing': { summary: "a listing's cos:prefix condition stays inside the statement's prefixes", fix: "list inside the statement's prefixes only", logged: true },
+  'condition-conflict': { summary: "a statement's condition and the grant's both apply, so they must be combinable", fix: 'set each operator and key in one place', logged: true },
 })

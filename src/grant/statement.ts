@@ -1,12 +1,13 @@
 // One grant statement's rules: its fields, counts, action names, prefix shapes and condition; gives the planned statement.
-import { normalizeAction } from '../cos/actions.js'
+import { isBucketConfigAction, normalizeAction } from '../cos/actions.js'
 import { MAX_KEY_BYTES } from '../cos/names.js'
-import { checkCondition } from '../conditions.js'
+import { checkCondition, mergeConditions } from '../conditions.js'
 import type { PlannedStatement } from '../policy.js'
 import type { CamCondition } from '../types.js'
 import { show } from './describe.js'
 import { GRANT_LIMITS } from './limits.js'
 import type { GrantReview } from './review.js'
+import { fillTemplate, isTemplate, templateProblem } from './subject.js'
 
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/
 const STATEMENT_FIELDS = ['actions', 'prefixes', 'condition', 'shared']
@@ -31,11 +32,21 @@ export function prefixProblem(prefix: unknown): string | undefined {
   return undefined
 }
 
+/** A statement checked: as given (for the audit), as planned (undefined when nothing usable is left), and which prefixes came from `{subject}` templates. */
+export interface StatementResult {
+  given: GivenStatement
+  planned: PlannedStatement | undefined
+  templated: string[]
+}
+
+/** Listing actions: COS checks a listing's `prefix` parameter against the statement's resources (and `cos:prefix` conditions). */
+const LISTING_ACTIONS = new Set(['name/cos:GetBucket', 'name/cos:GetBucketObjectVersions'])
+
 /**
  * Checks one statement and plans it. Counts come before items, so a huge list costs little; in collect mode a
- * list over its bound is still judged on its first items. The plan is undefined when nothing usable is left.
+ * list over its bound is still judged on its first items. `{subject}` templates are filled with `subject`.
  */
-export function planStatement(review: GrantReview, statement: Record<string, unknown>, where: string, grantCondition: CamCondition | undefined): { given: GivenStatement; planned: PlannedStatement | undefined } {
+export function planStatement(review: GrantReview, statement: Record<string, unknown>, where: string, grantCondition: CamCondition | undefined, subject: string | undefined): StatementResult {
   if (where !== 'grant') unknownFields(review, where, statement, STATEMENT_FIELDS)
   const rawActions = listOf(review, statement['actions'], where, 'actions')
   const rawPrefixes = listOf(review, statement['prefixes'], where, 'prefixes')
@@ -55,18 +66,63 @@ export function planStatement(review: GrantReview, statement: Record<string, unk
     if (shown !== undefined && !given.actions.includes(shown)) given.actions.push(shown)
   }
   const prefixes: string[] = []
-  for (const [i, prefix] of rawPrefixes.entries()) {
-    const problem = prefixProblem(prefix)
+  const templated: string[] = []
+  for (const [i, raw] of rawPrefixes.entries()) {
+    const template = typeof raw === 'string' && isTemplate(raw)
+    const prefix = template && subject !== undefined ? fillTemplate(raw, subject) : raw
+    const problem = (template ? templateProblem(raw) : undefined) ?? prefixProblem(prefix)
     if (problem) {
-      review.error({ rule: 'prefix-shape', statement: where, ...(typeof prefix === 'string' ? { prefix } : {}), message: `${where}.prefixes[${i}] ${show(prefix)} ${problem}`, fix: "scope it to the user, e.g. 'uploads/<subject>/*' ('*' only at the end)" })
+      review.error({ rule: 'prefix-shape', statement: where, ...(typeof prefix === 'string' ? { prefix } : {}), message: `${where}.prefixes[${i}] ${show(raw)} ${problem}`, fix: "scope it to the user, e.g. 'uploads/{subject}/*' ('*' only at the end)" })
     } else if (!prefixes.includes(prefix as string)) {
       prefixes.push(prefix as string)
+      if (template) templated.push(prefix as string)
     }
     if (typeof prefix === 'string' && !given.prefixes.includes(prefix)) given.prefixes.push(prefix)
   }
+  const effective = effectiveCondition(review, where, grantCondition, condition as CamCondition | undefined)
+  checkListing(review, where, actions, prefixes, effective)
   const usable = rawActions.length > 0 && rawPrefixes.length > 0 && actions.length > 0 && prefixes.length > 0
-  const planned = usable ? { actions, prefixes, condition: (condition as CamCondition | undefined) ?? grantCondition, shared: shared === true } : undefined
-  return { given, planned }
+  const planned = usable ? { actions, prefixes, condition: effective, shared: shared === true } : undefined
+  return { given, planned, templated }
+}
+
+/**
+ * A statement's own condition and the grant's both apply: one block requiring both (see mergeConditions). When
+ * both set the same operator and key in a way one block cannot require together, the grant is refused.
+ */
+function effectiveCondition(review: GrantReview, where: string, grant: CamCondition | undefined, own: CamCondition | undefined): CamCondition | undefined {
+  if (own === undefined || grant === undefined || where === 'grant') return own ?? grant
+  if (checkCondition(own) !== undefined || checkCondition(grant) !== undefined) return own // already refused as 'condition'
+  const merged = mergeConditions(grant, own)
+  if ('condition' in merged) return merged.condition
+  const { operator, key } = merged.conflict
+  review.error({
+    rule: 'condition-conflict',
+    statement: where,
+    message: `${where}.condition and grant.condition both set ${operator} on '${key}' with values one CAM condition cannot require together (CAM reads several values as "any of")`,
+    fix: `give ${operator} '${key}' in one place only (the statement's, or the grant's), with the values that must hold`,
+  })
+  return undefined
+}
+
+/** A listing's `cos:prefix` condition may only name prefixes inside the statement's own prefixes. */
+function checkListing(review: GrantReview, where: string, actions: string[], prefixes: string[], condition: CamCondition | undefined): void {
+  const listing = actions.filter((action) => LISTING_ACTIONS.has(action))
+  if (listing.length === 0 || condition === undefined) return
+  const inside = (value: string): boolean => prefixes.some((prefix) => (prefix.endsWith('*') ? value.startsWith(prefix.slice(0, -1)) : value === prefix))
+  for (const [operator, keys] of Object.entries(condition)) {
+    const value = keys['cos:prefix']
+    if (value === undefined || operator.includes('_not_')) continue
+    const outside = (Array.isArray(value) ? value : [value]).map(String).filter((item) => !inside(item))
+    if (outside.length === 0) continue
+    review.error({
+      rule: 'bucket-listing',
+      statement: where,
+      actions: listing,
+      message: `${where} lets ${listing.join(', ')} list with cos:prefix ${outside.map((item) => `'${item}'`).join(', ')}, outside the statement's prefixes ${prefixes.map((p) => `'${p}'`).join(', ')}`,
+      fix: "list only inside the statement's prefixes, e.g. prefixes ['uploads/{subject}/*'] with cos:prefix 'uploads/{subject}/' filled in",
+    })
+  }
 }
 
 const LIST_RULES = {
@@ -105,6 +161,9 @@ function checkAction(review: GrantReview, statement: string, where: string, acti
   const name = typeof action === 'string' ? normalizeAction(action) : undefined
   if (name === undefined) {
     review.error({ rule: 'unknown-action', statement, ...(typeof action === 'string' ? { actions: [action] } : {}), message: `${where} ${show(action)} is not a COS action name`, fix: "use a documented COS action spelled exactly, e.g. 'name/cos:PutObject' (names are case-sensitive)" })
+  } else if (isBucketConfigAction(name)) {
+    review.error({ rule: 'bucket-config', statement, actions: [name], message: `${where} '${name}' acts on the bucket's configuration (policy, ACL, CORS, lifecycle, ... or the bucket itself): a front-end key never needs it, and with it a user could open or destroy the whole bucket`, fix: 'change bucket settings from the server with the permanent key or the console; grant the front end object actions only' })
+    return undefined
   }
   return name
 }

@@ -2,8 +2,8 @@
 import type { GrantReview } from './review.js'
 
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/
-/** What String() makes of a missing or wrong user: a grant for one of these was built for a requester nobody checked. */
-const ANONYMOUS_SUBJECTS = new Set(['undefined', 'null', 'NaN', '[object Object]'])
+/** What String() makes of a missing or wrong user, as a whole token in any case (`user:undefined`, `null-null`, `u_NaN`): a grant built for a requester nobody checked. */
+const ANONYMOUS_TOKENS = new Set(['undefined', 'null', 'nan'])
 
 /** The subject when it passes every subject rule, else undefined (with an error in the review). */
 export function checkSubject(review: GrantReview, subject: unknown): string | undefined {
@@ -16,8 +16,12 @@ export function checkSubject(review: GrantReview, subject: unknown): string | un
   if (/[/*]/.test(subject) || CONTROL_CHARACTERS.test(subject)) {
     return fail('subject', "grant.subject must not contain '/', '*' or control characters: it names the user's own folder and cache entry", "use the user's id, e.g. a number or a UUID")
   }
-  if (ANONYMOUS_SUBJECTS.has(subject)) {
-    return fail('anonymous-subject', `grant.subject is '${subject}', what String() makes of a missing user: this key would go to a requester nobody checked`, 'return null from authorize when no user is signed in (401), and use the signed-in user\'s id as subject')
+  if (subject.includes('?')) {
+    return fail('subject', "grant.subject must not contain '?': CAM reads it as a wildcard in resources", "use the user's id, e.g. a number or a UUID")
+  }
+  const anonymous = subject.split(/[^A-Za-z0-9]+/).find((token) => ANONYMOUS_TOKENS.has(token.toLowerCase())) ?? (subject.toLowerCase().includes('[object ') ? '[object ' : undefined)
+  if (anonymous !== undefined) {
+    return fail('anonymous-subject', `grant.subject is '${subject}', ${anonymous === subject ? '' : `and '${anonymous}' in it is `}what String() makes of a missing user: this key would go to a requester nobody checked`, 'return null from authorize when no user is signed in (401), and use the signed-in user\'s id as subject')
   }
   return subject
 }
@@ -32,9 +36,31 @@ export function holdsSubject(prefix: string, subject: string): boolean {
   return prefix.split('/').includes(subject)
 }
 
-const PLACEHOLDER = '${subject}'
+/** `{subject}` (not the audit's older `${subject}`), the contract's subject template. */
+const TEMPLATE = /(?<!\$)\{subject\}/
 
-/** The grant's prefixes with every `${subject}` replaced by `subject` (what the audit does to audit as a user). */
-export function fillSubject(prefix: string, subject: string): string {
-  return prefix.split(PLACEHOLDER).join(subject)
+/** Whether a prefix is a subject template. */
+export function isTemplate(prefix: string): boolean {
+  return TEMPLATE.test(prefix)
+}
+
+/** What is wrong with a template, or undefined: `{subject}` must be a whole path segment. */
+export function templateProblem(prefix: string): string | undefined {
+  const bad = prefix.split('/').some((segment) => TEMPLATE.test(segment) && segment !== '{subject}')
+  return bad ? "has '{subject}' inside a path segment: it must be a whole segment, e.g. 'uploads/{subject}/*'" : undefined
+}
+
+/** The template with the subject in every `{subject}` segment. */
+export function fillTemplate(prefix: string, subject: string): string {
+  return prefix.split('/').map((segment) => (segment === '{subject}' ? subject : segment)).join('/')
+}
+
+/** The template form of a literal prefix that holds the subject: `uploads/alice/*` → `uploads/{subject}/*`. */
+export function templateOf(prefix: string, subject: string): string {
+  return prefix.split('/').map((segment) => (segment === subject ? '{subject}' : segment)).join('/')
+}
+
+/** The audit's older placeholder `${subject}` in the contract's form `{subject}`. */
+export function modernTemplate(prefix: string): string {
+  return prefix.split('${subject}').join('{subject}')
 }

@@ -20,6 +20,8 @@ export interface WalkDefaults {
   region: string
   durationSeconds: number
   assumeRole: boolean
+  /** The router's `requireSubjectTemplates`: a literal write prefix that relies on the subject-segment rule is refused. */
+  requireSubjectTemplates?: boolean
 }
 
 /** What the walk saw: the plan (meaningful only without errors), where the grant points, and its statements as given. */
@@ -53,15 +55,16 @@ export function walkGrant(review: GrantReview, grant: unknown, defaults: WalkDef
     ? statementList(review, grant['statements'])
     : [{ where: 'grant', statement: { actions: grant['actions'], prefixes: grant['prefixes'] } as Record<string, unknown> }]
   const statements: GivenStatement[] = []
-  const planned: Array<{ where: string; planned: PlannedStatement }> = []
+  const planned: Array<{ where: string; planned: PlannedStatement; templated: string[] }> = []
   for (const { where, statement } of given) {
-    const result = planStatement(review, statement, where, grantCondition as CamCondition | undefined)
+    const result = planStatement(review, statement, where, grantCondition as CamCondition | undefined, subject)
     statements.push(result.given)
-    if (result.planned !== undefined) planned.push({ where, planned: result.planned })
+    if (result.planned !== undefined) planned.push({ where, planned: result.planned, templated: result.templated })
   }
 
   if (subject !== undefined) {
-    for (const { where, planned: statement } of planned) checkWrites(review, subject, where, statement)
+    const requireTemplates = defaults.requireSubjectTemplates === true
+    for (const { where, planned: statement, templated } of planned) checkWrites(review, subject, where, statement, { templated, requireTemplates })
   }
   let plan: GrantPlan | undefined
   if (subject !== undefined && valid && planned.length > 0) {

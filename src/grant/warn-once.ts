@@ -1,6 +1,7 @@
 // Logs each grant warning the router meets once per router, not once per request.
 import { LRUCache } from 'lru-cache'
 import type { GrantFinding, Logger } from '../types.js'
+import { docsLink } from './rules.js'
 
 /** Most distinct warnings remembered per router; past that the least recent may be logged again. */
 const REMEMBERED_WARNINGS = 1000
@@ -12,10 +13,11 @@ const REMEMBERED_WARNINGS = 1000
 export function onceWarner(logger: Logger): (finding: GrantFinding) => void {
   const seen = new LRUCache<string, true>({ max: REMEMBERED_WARNINGS })
   return (finding) => {
-    const key = JSON.stringify([finding.rule, finding.actions ?? [], finding.prefix ?? ''])
+    // A literal prefix holds each user's own id: one warning for the template it should be, not one per user.
+    const key = JSON.stringify([finding.rule, finding.actions ?? [], finding.rule === 'literal-subject-prefix' ? finding.fix : finding.prefix ?? ''])
     if (seen.has(key)) return
     seen.set(key, true)
-    logger.warn(`express-cos-sts: ${finding.message} (rule: ${finding.rule}). ${finding.fix}`, {
+    logger.warn(`express-cos-sts: ${finding.message} (rule: ${finding.rule}). ${finding.fix}. See ${docsLink(finding.rule)}`, {
       rule: finding.rule,
       statement: finding.statement,
       ...(finding.actions === undefined ? {} : { actions: finding.actions }),

@@ -1,7 +1,7 @@
 // The write rule (writes only under the subject's own path, or a deliberate shared folder) and the audit's read warnings.
 import { isWriteAction, normalizeAction } from '../cos/actions.js'
 import type { GrantReview } from './review.js'
-import { holdsSubject } from './subject.js'
+import { holdsSubject, templateOf } from './subject.js'
 
 /** What a statement must have for the write and read rules. */
 export interface GuardedStatement {
@@ -10,17 +10,30 @@ export interface GuardedStatement {
   shared: boolean
 }
 
+/** How the write rule treats a literal prefix that is the subject's own only because a segment equals the subject. */
+export interface WriteRuleOptions {
+  /** The prefixes that came from `{subject}` templates: there the subject's place is known. */
+  templated: readonly string[]
+  /** Refuse (instead of warn about) a literal write prefix that relies on the subject-segment rule. */
+  requireTemplates: boolean
+}
+
 /**
  * Write-type actions only on prefixes that hold the subject as a path segment; elsewhere an error, or with
- * `shared: true` a warning. One finding per prefix, naming every write action on it.
+ * `shared: true` a warning. One finding per prefix, naming every write action on it. A literal prefix that
+ * passes only because one segment equals the subject (user 'avatar' on 'app/avatar/*') is a warning, or with
+ * `requireTemplates` an error, naming the `{subject}` template form.
  */
-export function checkWrites(review: GrantReview, subject: string, where: string, statement: GuardedStatement): void {
+export function checkWrites(review: GrantReview, subject: string, where: string, statement: GuardedStatement, options: WriteRuleOptions): void {
   const writes = statement.actions.filter((action) => isWriteAction(action))
   if (writes.length === 0) return
   const reads = statement.actions.filter((action) => !isWriteAction(action))
   const own = statement.prefixes.filter((prefix) => holdsSubject(prefix, subject))
   for (const prefix of statement.prefixes) {
-    if (holdsSubject(prefix, subject)) continue
+    if (holdsSubject(prefix, subject)) {
+      if (!options.templated.includes(prefix)) literalPrefix(review, where, prefix, writes, subject, options.requireTemplates)
+      continue
+    }
     const listed = writes.join(', ')
     if (statement.shared) {
       review.warning({
@@ -45,6 +58,20 @@ export function checkWrites(review: GrantReview, subject: string, where: string,
       fix,
     })
   }
+}
+
+function literalPrefix(review: GrantReview, where: string, prefix: string, writes: string[], subject: string, refuse: boolean): void {
+  const template = templateOf(prefix, subject)
+  const finding = {
+    rule: 'literal-subject-prefix' as const,
+    statement: where,
+    actions: writes,
+    prefix,
+    message: `${where} writes on a literal prefix that is the user's own only because one of its path segments equals the subject, so a user whose id is the name of a folder there (e.g. 'avatar' with 'app/avatar/*') would pass the write rule`,
+    fix: `write the prefix as the template '${template}': the router puts the subject in the {subject} segment, so the guard knows where it sits`,
+  }
+  if (refuse) review.error(finding)
+  else review.warning(finding)
 }
 
 /** Reads on a path that is not the subject's: fine for public files, worth a look for anything private (reported by the audit). */
