@@ -11,6 +11,7 @@ const HIT_CONNECTIONS = 10
 const LOW_CONNECTIONS = 5
 const LOAD = { requests: 10_000, subjects: 500, connections: 100 }
 const MEMORY_SUBJECTS = 100_000
+const FOLDER = { files: 100, bytes: Math.round(1.1 * 1024 * 1024) }
 
 interface Row { case: string; figure: string; target: string; met: boolean | undefined }
 
@@ -89,6 +90,17 @@ async function main(): Promise<void> {
         met: memory.rssGrowthMb <= 150 && memory.entries <= memory.max,
       })
     }
+
+    // 5. A folder of multipart files as the README's front end uploads it (cos-nodejs-sdk-v5, default options): one STS call per file.
+    const folder = await firstLine<{ files: number; seconds: number; failed: number; stored: number; routeRequests: number; tooMany: number; stsCalls: number }>(
+      started(child('folder-process.ts', [String(FOLDER.files), String(FOLDER.bytes)])),
+    )
+    rows.push({
+      case: `a folder of ${FOLDER.files} multipart files (${(FOLDER.bytes / 1024 / 1024).toFixed(1)} MB, uploadFiles, each step's Scope, default limits)`,
+      figure: `${folder.routeRequests} route requests, ${folder.stsCalls} STS calls, ${folder.tooMany} × 429, ${folder.stored}/${folder.files} stored in ${folder.seconds.toFixed(1)} s`,
+      target: 'STS calls = files, no 429',
+      met: folder.stsCalls === folder.files && folder.tooMany === 0 && folder.stored === folder.files && folder.failed === 0,
+    })
 
     print(rows)
     if (rows.some((row) => row.met === false)) process.exitCode = 1
