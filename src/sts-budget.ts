@@ -1,4 +1,5 @@
 // Call budget: at most N calls in any sliding window as the far side sees them, at most M in flight, and a bounded FIFO queue whose waiters give up at their deadline.
+import { systemClock, type Clock } from './clock.js'
 
 export interface CallBudgetOptions {
   /** Most calls that may reach the far side within any one window. */
@@ -9,8 +10,10 @@ export interface CallBudgetOptions {
   maxConcurrency: number
   /** Most callers waiting for a slot; one more is refused at once. 0: nobody waits. */
   maxQueue: number
-  /** ms clock (default Date.now). */
+  /** ms clock (default Date.now); `clock` replaces it with timers too. */
   now?: () => number
+  /** Wall clock and timers the budget waits by (default the system's). */
+  clock?: Clock
 }
 
 /** Why a caller got no slot, and a fair guess of when asking again makes sense. */
@@ -39,7 +42,7 @@ export interface CallBudget {
 
 interface Waiter {
   resolve: (release: Release) => void
-  timer: NodeJS.Timeout
+  timer: unknown
 }
 
 /**
@@ -50,12 +53,13 @@ interface Waiter {
  */
 export function createCallBudget(options: CallBudgetOptions): CallBudget {
   const { maxCalls, windowMs, maxConcurrency, maxQueue } = options
-  const now = options.now ?? Date.now
+  const clock: Clock = options.clock ?? (options.now ? { ...systemClock, now: options.now } : systemClock)
+  const now = () => clock.now()
   let inFlight = 0
   /** End times of released calls still inside the window, oldest first. */
   const recentEnds: number[] = []
   const waiters: Waiter[] = []
-  let wakeTimer: NodeJS.Timeout | undefined
+  let wakeTimer: unknown
 
   /** ms until a call may start (0: now; Infinity: only a release can help). */
   const waitFor = (at: number): number => {
@@ -84,7 +88,7 @@ export function createCallBudget(options: CallBudgetOptions): CallBudget {
       if (wait === Infinity) return
       if (wait > 0) {
         if (wakeTimer === undefined) {
-          wakeTimer = setTimeout(() => {
+          wakeTimer = clock.setTimeout(() => {
             wakeTimer = undefined
             pump()
           }, wait)
@@ -92,7 +96,7 @@ export function createCallBudget(options: CallBudgetOptions): CallBudget {
         return
       }
       const waiter = waiters.shift() as Waiter
-      clearTimeout(waiter.timer)
+      clock.clearTimeout(waiter.timer)
       waiter.resolve(start())
     }
   }
@@ -112,7 +116,7 @@ export function createCallBudget(options: CallBudgetOptions): CallBudget {
       return new Promise<Release>((resolve, reject) => {
         const waiter: Waiter = {
           resolve,
-          timer: setTimeout(() => {
+          timer: clock.setTimeout(() => {
             const index = waiters.indexOf(waiter)
             if (index >= 0) waiters.splice(index, 1)
             reject(new BudgetExhausted('deadline', estimateMs(now())))

@@ -1,4 +1,5 @@
 // Which STS failures deserve another attempt, and the jittered backoff between attempts, all inside one deadline.
+import { sleep, systemClock, type Clock } from './clock.js'
 
 /** `throttled` and `transient` failures are retried; `final` ones never are. */
 export type StsFailureKind = 'throttled' | 'transient' | 'final'
@@ -44,11 +45,14 @@ export interface RetryPolicy {
   reserveMs: number
   now?: () => number
   random?: () => number
+  /** Wall clock and timers for the backoff (default the system's; `now` alone overrides only the time). */
+  clock?: Clock
 }
 
 /** Runs `attempt` until it succeeds, fails for good, runs out of retries, or the next try would not fit before the deadline. */
 export async function withRetries<T>(attempt: () => Promise<T>, policy: RetryPolicy): Promise<T> {
-  const now = policy.now ?? Date.now
+  const clock = policy.clock ?? systemClock
+  const now = policy.now ?? (() => clock.now())
   for (let retry = 1; ; retry++) {
     try {
       return await attempt()
@@ -56,7 +60,7 @@ export async function withRetries<T>(attempt: () => Promise<T>, policy: RetryPol
       if (retry > policy.maxRetries || classifyStsFailure(error) === 'final') throw error
       const delay = backoffMs(retry, policy.random)
       if (now() + delay + policy.reserveMs > policy.deadline) throw error
-      await new Promise((resolve) => setTimeout(resolve, delay))
+      await sleep(clock, delay)
     }
   }
 }

@@ -1,6 +1,7 @@
 // STS calls: GetFederationToken or AssumeRole through the official SDK, within the call budget, retried, bounded by one deadline, errors mapped to the contract.
 import http from 'node:http'
 import { sts as stsServices } from 'tencentcloud-sdk-nodejs-sts'
+import { systemClock, type Clock } from './clock.js'
 import { errorSummary, RouteError } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { BudgetExhausted, createCallBudget } from './sts-budget.js'
@@ -27,8 +28,8 @@ export interface IssuedKey {
 
 export type StsCaller = (request: StsRequest) => Promise<IssuedKey>
 
-/** Builds the SDK client once and returns the function that asks it for one key. */
-export function createStsCaller(options: Pick<ResolvedOptions, 'secretId' | 'secretKey' | 'sts'>): StsCaller {
+/** Builds the SDK client once and returns the function that asks it for one key. `clock` times the deadline and the budget. */
+export function createStsCaller(options: Pick<ResolvedOptions, 'secretId' | 'secretKey' | 'sts'>, clock: Clock = systemClock): StsCaller {
   const { sts } = options
   const client: StsClientLike = sts.client ?? new stsServices.v20180813.Client({
     credential: { secretId: options.secretId, secretKey: options.secretKey },
@@ -45,20 +46,20 @@ export function createStsCaller(options: Pick<ResolvedOptions, 'secretId' | 'sec
     },
   })
 
-  const budget = createCallBudget({ maxCalls: sts.maxCallsPerSecond, windowMs: STS_WINDOW_MS, maxConcurrency: sts.maxConcurrency, maxQueue: sts.maxQueue })
+  const budget = createCallBudget({ maxCalls: sts.maxCallsPerSecond, windowMs: STS_WINDOW_MS, maxConcurrency: sts.maxConcurrency, maxQueue: sts.maxQueue, clock })
   // Starting an attempt with only a few ms left would spend a budget slot on a certain 504.
   const reserveMs = Math.min(1000, Math.floor(sts.timeoutMs / 4))
 
   return async (request) => {
-    const deadline = Date.now() + sts.timeoutMs
+    const deadline = clock.now() + sts.timeoutMs
     const policy = encodeURIComponent(JSON.stringify(request.policy))
     // Every attempt, retries included, is an STS call: each takes a budget slot until the SDK call settles
     // (the SDK's reqTimeout sees to that; the timer covers an injected client that never settles).
     const attempt = async (): Promise<StsAnswer> => {
       const slot = await budget.acquire(deadline - reserveMs)
-      const guard = setTimeout(slot, sts.timeoutMs + 1000)
+      const guard = clock.setTimeout(slot, sts.timeoutMs + 1000)
       const release = () => {
-        clearTimeout(guard)
+        clock.clearTimeout(guard)
         slot()
       }
       try {
@@ -72,7 +73,7 @@ export function createStsCaller(options: Pick<ResolvedOptions, 'secretId' | 'sec
         throw error
       }
     }
-    const answer = await withDeadline(withRetries(attempt, { maxRetries: sts.maxRetries, deadline, reserveMs }), deadline)
+    const answer = await withDeadline(withRetries(attempt, { maxRetries: sts.maxRetries, deadline, reserveMs, clock }), deadline, clock)
     return toIssuedKey(answer, request.durationSeconds)
   }
 }
@@ -97,10 +98,10 @@ export function federationName(subject: string): string {
 }
 
 /** Races the attempts against the deadline; a late answer is ignored (its rejection is swallowed, never unhandled). */
-async function withDeadline(call: Promise<StsAnswer>, deadlineAt: number): Promise<StsAnswer> {
-  let timer: NodeJS.Timeout | undefined
+async function withDeadline(call: Promise<StsAnswer>, deadlineAt: number, clock: Clock): Promise<StsAnswer> {
+  let timer: unknown
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RouteError('StsTimeout')), deadlineAt - Date.now())
+    timer = clock.setTimeout(() => reject(new RouteError('StsTimeout')), deadlineAt - clock.now())
   })
   call.catch(() => undefined)
   try {
@@ -108,7 +109,7 @@ async function withDeadline(call: Promise<StsAnswer>, deadlineAt: number): Promi
   } catch (error) {
     throw stsFailure(error)
   } finally {
-    clearTimeout(timer)
+    clock.clearTimeout(timer)
   }
 }
 

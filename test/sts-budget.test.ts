@@ -6,14 +6,14 @@ import { BudgetExhausted, createCallBudget, type CallBudgetOptions, type Release
 import { ConfigError, createStsRouter } from '../src/index.js'
 import type { StsRouterOptions } from '../src/types.js'
 import { startFixture, type Fixture } from './support/app.js'
+import { fakeClock, settledNow } from './support/fake-clock.js'
 import { TEST_BUCKET, TEST_REGION, TEST_SECRET_ID, TEST_SECRET_KEY } from './support/keys.js'
 
 const budgetOf = (options: Partial<CallBudgetOptions>) =>
   createCallBudget({ maxCalls: 1000, windowMs: 1000, maxConcurrency: 1000, maxQueue: 1000, ...options })
 
 const later = (ms: number) => Date.now() + ms
-const settled = async (promise: Promise<unknown>): Promise<'resolved' | 'rejected' | 'pending'> =>
-  Promise.race([promise.then(() => 'resolved' as const, () => 'rejected' as const), new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), 20))])
+const settled = settledNow
 
 /** Most timestamps inside any window [t, t + windowMs). */
 export function busiestWindow(times: number[], windowMs: number): number {
@@ -34,50 +34,51 @@ describe('sts-budget: the call budget', () => {
   })
 
   it('starts maxCalls at once; the next waits until an ended call is windowMs old', async () => {
-    let clock = 10_000
-    const budget = budgetOf({ maxCalls: 3, windowMs: 100, now: () => clock })
+    const clock = fakeClock(10_000)
+    const budget = budgetOf({ maxCalls: 3, windowMs: 100, clock })
     const releases: Release[] = []
-    for (let i = 0; i < 3; i++) releases.push(await budget.acquire(clock + 1000))
-    const fourth = budget.acquire(clock + 1000)
+    for (let i = 0; i < 3; i++) releases.push(await budget.acquire(clock.now() + 1000))
+    const fourth = budget.acquire(clock.now() + 1000)
     assert.equal(await settled(fourth), 'pending')
     assert.equal(budget.queued, 1)
     releases[0]!() // ends at 10000: its slot is free at 10100
     assert.equal(await settled(fourth), 'pending')
-    clock += 99
-    await new Promise((resolve) => setTimeout(resolve, 120)) // the wake-up timer fires; the clock says 1 ms is still missing
+    await clock.tickAsync(99) // 1 ms is still missing
     assert.equal(await settled(fourth), 'pending')
-    clock += 1
-    await new Promise((resolve) => setTimeout(resolve, 30))
+    await clock.tickAsync(1)
     assert.equal(await settled(fourth), 'resolved')
     assert.equal(budget.queued, 0)
   })
 
   it('a call in flight keeps its slot however long it takes', async () => {
-    let clock = 10_000
-    const budget = budgetOf({ maxCalls: 2, windowMs: 100, now: () => clock })
-    const first = await budget.acquire(clock + 5000)
-    await budget.acquire(clock + 5000)
-    const third = budget.acquire(clock + 5000)
-    clock += 1000
-    await new Promise((resolve) => setTimeout(resolve, 30))
+    const clock = fakeClock(10_000)
+    const budget = budgetOf({ maxCalls: 2, windowMs: 100, clock })
+    const first = await budget.acquire(clock.now() + 5000)
+    await budget.acquire(clock.now() + 5000)
+    const third = budget.acquire(clock.now() + 5000)
+    await clock.tickAsync(1000)
     assert.equal(await settled(third), 'pending', 'a slow call must still count: STS may not have seen it yet')
     first()
-    clock += 100
-    await new Promise((resolve) => setTimeout(resolve, 130))
+    await clock.tickAsync(99)
+    assert.equal(await settled(third), 'pending', 'the ended call holds its slot for windowMs after its end')
+    await clock.tickAsync(1)
     assert.equal(await settled(third), 'resolved')
   })
 
   it('never lets more than maxCalls run or end within any window, however many ask', async () => {
-    const budget = budgetOf({ maxCalls: 5, windowMs: 100 })
+    const clock = fakeClock()
+    const budget = budgetOf({ maxCalls: 5, windowMs: 100, clock })
     const starts: number[] = []
     const ends: number[] = []
-    await Promise.all(Array.from({ length: 23 }, async (_, i) => {
-      const release = await budget.acquire(later(2000))
-      starts.push(Date.now())
-      await new Promise((resolve) => setTimeout(resolve, i % 3 === 0 ? 15 : 1))
-      ends.push(Date.now())
+    const all = Promise.all(Array.from({ length: 23 }, async (_, i) => {
+      const release = await budget.acquire(clock.now() + 2000)
+      starts.push(clock.now())
+      await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), i % 3 === 0 ? 15 : 1))
+      ends.push(clock.now())
       release()
     }))
+    await clock.runAllAsync()
+    await all
     assert.equal(starts.length, 23)
     assert.equal(busiestWindow(starts, 100), 5)
     assert.ok(busiestWindow(ends, 100) <= 5)
@@ -137,12 +138,16 @@ describe('sts-budget: the call budget', () => {
   })
 
   it('a waiter gives up at its deadline, leaves the queue, and never takes a slot afterwards', async () => {
-    const budget = budgetOf({ maxConcurrency: 1 })
-    const hold = await budget.acquire(later(1000))
-    const started = Date.now()
+    const clock = fakeClock()
+    const budget = budgetOf({ maxConcurrency: 1, clock })
+    const hold = await budget.acquire(clock.now() + 1000)
+    const started = clock.now()
     const late = budget.acquire(started + 60)
+    await clock.tickAsync(59)
+    assert.equal(await settled(late), 'pending', 'gave up before its deadline')
+    await clock.tickAsync(1)
     await assert.rejects(late, (error: unknown) => error instanceof BudgetExhausted && error.reason === 'deadline')
-    assert.ok(Date.now() - started >= 55)
+    assert.ok(clock.now() - started >= 55)
     assert.equal(budget.queued, 0)
     hold()
     assert.equal(budget.inFlight, 0, 'the slot went to nobody')

@@ -8,6 +8,7 @@ import { BudgetExhausted } from '../src/sts-budget.js'
 import { backoffMs, classifyStsFailure, RETRY_BASE_MS, withRetries } from '../src/sts-retry.js'
 import { startLocalSts, type LocalSts, type LocalStsFault } from '../src/testing/index.js'
 import { startFixture, type Fixture } from './support/app.js'
+import { fakeClock, settledNow } from './support/fake-clock.js'
 import { TEST_SECRET_ID, TEST_SECRET_KEY } from './support/keys.js'
 
 const POLICY = encodeURIComponent(JSON.stringify({
@@ -80,14 +81,26 @@ describe('sts-retry: backoff and the retry loop', () => {
   const throttled = () => Object.assign(new Error('slow down'), { code: 'RequestLimitExceeded' })
 
   it('retries up to maxRetries, then throws the last error', async () => {
+    const clock = fakeClock()
     let attempts = 0
-    await assert.rejects(withRetries(async () => { attempts++; throw throttled() }, { maxRetries: 2, deadline: Date.now() + 5000, reserveMs: 0, random: () => 0 }), /slow down/)
+    const retried = withRetries(async () => { attempts++; throw throttled() }, { maxRetries: 2, deadline: clock.now() + 5000, reserveMs: 0, random: () => 0, clock })
+    retried.catch(() => undefined) // asserted below, once time has moved
+    await clock.tickAsync(RETRY_BASE_MS / 2 - 1)
+    assert.equal(attempts, 1, 'retry 1 waits its backoff')
+    await clock.tickAsync(1)
+    assert.equal(attempts, 2)
+    await clock.tickAsync(RETRY_BASE_MS)
+    assert.equal(attempts, 3)
+    await assert.rejects(retried, /slow down/)
     assert.equal(attempts, 3)
   })
 
   it('returns the first success', async () => {
+    const clock = fakeClock()
     let attempts = 0
-    const answer = await withRetries(async () => { if (++attempts < 3) throw throttled(); return 'key' }, { maxRetries: 2, deadline: Date.now() + 5000, reserveMs: 0, random: () => 0 })
+    const answered = withRetries(async () => { if (++attempts < 3) throw throttled(); return 'key' }, { maxRetries: 2, deadline: clock.now() + 5000, reserveMs: 0, random: () => 0, clock })
+    await clock.runAllAsync()
+    const answer = await answered
     assert.equal(answer, 'key')
     assert.equal(attempts, 3)
   })
@@ -99,12 +112,16 @@ describe('sts-retry: backoff and the retry loop', () => {
   })
 
   it('stops when the backoff and the reserve for one more attempt would pass the deadline', async () => {
+    const clock = fakeClock()
     let attempts = 0
-    const started = Date.now()
+    const started = clock.now()
     // Retry 1 waits 100..200 ms; with 150 ms reserved for the attempt, 200 ms of deadline leaves no room.
-    await assert.rejects(withRetries(async () => { attempts++; throw throttled() }, { maxRetries: 5, deadline: started + 200, reserveMs: 150 }))
+    const retried = withRetries(async () => { attempts++; throw throttled() }, { maxRetries: 5, deadline: started + 200, reserveMs: 150, clock })
+    assert.equal(await settledNow(retried), 'rejected', 'gave up at once instead of sleeping into the deadline')
+    await assert.rejects(retried)
     assert.equal(attempts, 1)
-    assert.ok(Date.now() - started < 100, 'gave up at once instead of sleeping into the deadline')
+    assert.equal(clock.now() - started, 0)
+    assert.equal(clock.countTimers(), 0, 'no backoff was scheduled')
   })
 })
 
