@@ -132,7 +132,7 @@ async function assertRecovered(harness: Harness, subjects: string[]): Promise<vo
   assert.equal(fresh.length, subjects.length, 'one fresh STS call per subject: no failure was cached, no key from before was reused')
 }
 
-describe('faults: STS failures under one request and under 50 at once', function () {
+describe('faults [load]: STS failures under one request and under 50 at once', function () {
   this.timeout(30_000)
   let harness: Harness
   before(async () => { harness = await startHarness() })

@@ -33,7 +33,7 @@ interface Served {
   res: RawResponse
 }
 
-describe('isolation: 1,000 subjects at once never receive each other\'s keys', function () {
+describe('isolation [load]: 1,000 subjects at once never receive each other\'s keys', function () {
   this.timeout(120_000)
   let sts: LocalSts
   let server: TestServer

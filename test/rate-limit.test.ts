@@ -28,7 +28,7 @@ async function expectTooMany(res: request.Response): Promise<void> {
 }
 
 describe('rate-limit: limits are exact at the boundary', () => {
-  it(`per IP by default: ${RATE_LIMIT_DEFAULTS.perIp.limit} requests a minute pass (even refused ones), the next is 429, and authorize is not called for it`, async () => {
+  it(`[load] per IP by default: ${RATE_LIMIT_DEFAULTS.perIp.limit} requests a minute pass (even refused ones), the next is 429, and authorize is not called for it`, async () => {
     let authorizeCalls = 0
     const fixture = await limited({ rateLimit: {}, authorize: () => { authorizeCalls++; return null } })
     try {

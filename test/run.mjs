@@ -11,6 +11,8 @@ const SUMMARY = /^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/
 const TOUCHES_EXPRESS = /startFixture|createStsRouter|from '(?:express|supertest)'|\bexample\//
 /** A suite is an integration suite when it needs more than loopback Express and the local STS: Redis, Chromium, npm pack, child processes. */
 const INTEGRATION = /ioredis|playwright-core|support\/(?:redis|consumers)|node:child_process|from '\.\/support\/fuzz-cases/
+/** Load tests inside unit suites carry `[load]` in their title (or their describe's); the unit tier leaves them out. */
+const UNIT_TIER_ARGS = ['--grep', '\\[load\\]', '--invert']
 
 const args = process.argv.slice(2)
 const unitOnly = args.includes('--unit')
@@ -22,10 +24,10 @@ const suites = readdirSync('test').filter((name) => name.endsWith('.test.ts')).s
 })
 
 /** Runs mocha on `files` with EXPRESS_MAJOR set, echoing its output; resolves to the counts its reporter printed last. */
-function runMocha(label, major, files) {
+function runMocha(label, major, files, tierArgs = []) {
   return new Promise((resolve) => {
     const started = Date.now()
-    const child = spawn(process.execPath, [mochaBin, ...extraArgs, ...files], {
+    const child = spawn(process.execPath, [mochaBin, ...tierArgs, ...extraArgs, ...files], {
       env: { ...process.env, EXPRESS_MAJOR: major },
       stdio: ['ignore', 'pipe', 'inherit'],
     })
@@ -54,7 +56,7 @@ function runMocha(label, major, files) {
 }
 
 const runs = unitOnly
-  ? [{ label: 'unit tier, Express 5', major: '5', files: suites.filter((s) => !s.integration) }]
+  ? [{ label: 'unit tier, Express 5', major: '5', files: suites.filter((s) => !s.integration), tierArgs: UNIT_TIER_ARGS }]
   : [
       { label: 'all suites, Express 5', major: '5', files: suites },
       { label: 'suites that touch Express, Express 4', major: '4', files: suites.filter((s) => s.express) },
@@ -64,7 +66,7 @@ if (process.env.EXPRESS_MAJOR && !unitOnly) runs.splice(0, runs.length, { label:
 const total = { passed: 0, failed: 0, skipped: 0 }
 for (const run of runs) {
   console.log(`\n=== mocha: ${run.label} (${run.files.length} files) ===`)
-  const counts = await runMocha(run.label, run.major, run.files.map((s) => s.file))
+  const counts = await runMocha(run.label, run.major, run.files.map((s) => s.file), run.tierArgs)
   total.passed += counts.passed
   total.failed += counts.failed
   total.skipped += counts.skipped

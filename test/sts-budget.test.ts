@@ -206,7 +206,7 @@ describe('sts-budget: through the router', () => {
     }
   })
 
-  describe('a burst of 5,000 distinct subjects', () => {
+  describe('[load] a burst of 5,000 distinct subjects', () => {
     const BUDGET = 50
     let fixture: Fixture
     let answers: Answer[]
