@@ -39,6 +39,7 @@ export interface LocalStsCall {
   roleArn?: string
   roleSessionName?: string
   outcome: string // 'ok' or the error code / fault kind answered
+  latencyMs: number // the delay added before this call's answer (setLatency / options.latencyMs)
 }
 
 export interface IssuedCredentials {
@@ -280,7 +281,7 @@ export async function startLocalSts(options: LocalStsOptions = {}): Promise<Loca
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const call: LocalStsCall = { action: header(req, 'x-tc-action') ?? '', at: now(), secretId: undefined, params: {}, outcome: 'pending' }
+    const call: LocalStsCall = { action: header(req, 'x-tc-action') ?? '', at: now(), secretId: undefined, params: {}, outcome: 'pending', latencyMs: 0 }
     calls.push(call)
     const body = await readBody(req)
     let decided: { reply: Reply; outcome: string }
@@ -298,6 +299,7 @@ export async function startLocalSts(options: LocalStsOptions = {}): Promise<Loca
       }
     }
     call.outcome = decided.outcome
+    call.latencyMs = latencyMs
     await wait(latencyMs)
     send(req, res, decided.reply)
   }
