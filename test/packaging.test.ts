@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, existsS
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { CJS_CONSUMER, ESM_CONSUMER, TS_CONFIG, TS_CONSUMER } from './support/consumers.js'
+import { CJS_CONSUMER, ESM_CONSUMER, TS_CLIENT_CONSUMER, TS_CONFIG, TS_CONSUMER } from './support/consumers.js'
 import { TEST_SECRET_ID, TEST_SECRET_KEY } from './support/keys.js'
 import { containsSecret } from './support/leak-watch.js'
 
@@ -107,6 +107,12 @@ describe('packaging: the npm pack tarball, installed the way users install it', 
       assertServedByTarball(report, project)
       assert.match(String(report['express']), /^5\./)
       assert.equal(report['redisStore'], 'function')
+      // express-cos-sts/client is an ES module from the tarball, and its getAuthorization got a key from the route.
+      assert.deepEqual(report['client'], {
+        resolved: path.join(realpathSync(project), 'node_modules', manifest.name, 'dist', 'client', 'index.js'),
+        issuedByLocalSts: true,
+        scopeLimit: true,
+      })
     })
 
     it('require (CommonJS) mounts the router and gets a 200 from the local STS', async () => {
@@ -122,6 +128,16 @@ describe('packaging: the npm pack tarball, installed the way users install it', 
       await exec(process.execPath, [tsc, '--noEmit', '-p', '.'], project)
       await exec(process.execPath, [tsc, '-p', '.', '--noCheck'], project) // checked just above
       assertServedByTarball(consumerReport(await exec(process.execPath, [path.join('out', 'consumer.js')], project)), project)
+    })
+
+    it('TypeScript: express-cos-sts/client type-checks in strict mode with only the ES2020 library (no DOM, no Node)', async () => {
+      writeFileSync(path.join(project, 'client-consumer.mts'), TS_CLIENT_CONSUMER)
+      writeFileSync(path.join(project, 'tsconfig.client.json'), JSON.stringify({
+        compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2020', lib: ['ES2020'], types: [], module: 'nodenext', moduleResolution: 'nodenext' },
+        files: ['client-consumer.mts'],
+      }))
+      const tsc = path.join(project, 'node_modules', 'typescript', 'bin', 'tsc')
+      await exec(process.execPath, [tsc, '-p', 'tsconfig.client.json'], project)
     })
 
     it('the bin is linked and runs', async () => {

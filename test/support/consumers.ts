@@ -30,6 +30,7 @@ console.log(JSON.stringify({
   scope: body.scope,
   configError: typeof ConfigError === 'function' && new ConfigError('bucket', 'is wrong', 'fix it') instanceof Error,
   redisStore: typeof createRedisCacheStore,
+  client: typeof clientCheck === 'undefined' ? undefined : clientCheck,
   express: requireFromHere('express/package.json').version,
   resolved,
 }))
@@ -45,9 +46,20 @@ import express from 'express'
 import { ConfigError, createStsRouter } from 'express-cos-sts'
 import { createRedisCacheStore } from 'express-cos-sts/redis'
 import { startLocalSts } from 'express-cos-sts/testing'
+import { createGetAuthorization } from 'express-cos-sts/client'
 const requireFromHere = createRequire(import.meta.url)
 const resolved = fileURLToPath(import.meta.resolve('express-cos-sts'))
-${setUp}${report}`
+${setUp}
+// express-cos-sts/client (an ES module) against the same route, as a page would use it.
+const getAuthorization = createGetAuthorization({ url: \`http://127.0.0.1:\${server.address().port}/creds\`, headers: { 'x-user': 'alice' } })
+const scope = [{ action: 'name/cos:PutObject', bucket: 'examplebucket-1250000000', region: 'ap-guangzhou', prefix: 'uploads/alice/a.txt' }]
+const sdkKey = await new Promise((resolve) => getAuthorization.call({ options: {} }, { Scope: scope }, resolve))
+const clientCheck = {
+  resolved: fileURLToPath(import.meta.resolve('express-cos-sts/client')),
+  issuedByLocalSts: sts.findByTmpSecretId(sdkKey.TmpSecretId ?? '') !== undefined,
+  scopeLimit: sdkKey.ScopeLimit,
+}
+${report}`
 
 export const CJS_CONSUMER = `// CommonJS consumer: require, subpath exports.
 const express = require('express')
@@ -133,3 +145,30 @@ export const TS_CONFIG = JSON.stringify({
   },
   files: ['consumer.ts'],
 }, null, 2)
+
+/** Strict TypeScript against express-cos-sts/client's .d.ts, with only the ES2020 library (no DOM, as in a mini program). */
+export const TS_CLIENT_CONSUMER = `// TypeScript consumer of express-cos-sts/client (strict, ES module): its types are real.
+import { createGetAuthorization, CredentialsError, requestUpload, type GetAuthorization, type RequestLike, type SdkCredentials, type ServerChosenUpload } from 'express-cos-sts/client'
+
+declare const wx: { request: RequestLike }
+const getAuthorization: GetAuthorization = createGetAuthorization({
+  url: 'https://app.example.com/api/cos-credentials',
+  request: (options) => wx.request(options),
+  headers: async () => ({ Authorization: 'Bearer token' }),
+  perFile: false,
+})
+getAuthorization({ Scope: [{ action: 'name/cos:PutObject', prefix: 'uploads/alice/a.txt' }] }, (key) => {
+  const id: string | undefined = (key as Partial<SdkCredentials>).TmpSecretId
+  void id
+})
+const refused: CredentialsError | undefined = getAuthorization.errorFor('uploads/alice/a.txt')
+const upload: Promise<ServerChosenUpload> = requestUpload({ name: 'cat.jpg', size: 1024, contentType: 'image/jpeg' })
+void [refused, upload]
+
+// @ts-expect-error perFile is a boolean
+createGetAuthorization({ perFile: 'yes' })
+// @ts-expect-error requestUpload needs the file's name
+void requestUpload({ size: 1 })
+// @ts-expect-error the SDK callback takes credentials, not an error first
+getAuthorization({}, (error: Error, key: SdkCredentials) => void [error, key])
+`
