@@ -28,6 +28,8 @@ export interface SubjectLayerInputs {
   subjectOf: (res: Response) => string | undefined
   /** True when the cache holds this request's key in process: it will cost no STS call, so it is not counted. */
   servable: (res: Response) => boolean
+  /** True once the answer's key came from the cache after all (a shared store, a call in flight): the count is given back. */
+  answeredFromCache: (res: Response) => boolean
 }
 
 /** Builds the enabled layers once, at start-up (express-rate-limit wants its limiters created outside requests). */
@@ -43,6 +45,10 @@ export function createRateLimitLayers(resolved: Pick<ResolvedOptions, 'rateLimit
       ...RATE_LIMIT_DEFAULTS.perSubject,
       // The request's plan and scope are known by now; without them this layer would not be reached.
       keyGenerator: (_req: Request, res: Response) => subjectKey(inputs.subjectOf(res) ?? ''),
+      // A key the shared store or a call in flight answered cost no STS call either: express-rate-limit gives
+      // the count back when the answer is sent. Only what reached STS, or failed, stays counted.
+      skipSuccessfulRequests: true,
+      requestWasSuccessful: (_req: Request, res: Response) => inputs.answeredFromCache(res),
     }, {
       ...given,
       // Cache hits cost nothing: count only what may reach STS. An app's own skip is asked as well.

@@ -22,6 +22,8 @@ interface RouteState {
   grant?: Grant
   plan?: GrantPlan
   prepared?: PreparedIssue
+  /** The answer's key came from the cache (or a call already in flight): it cost no STS call. */
+  fromCache?: boolean
 }
 
 /** The Express router, plus the key cache's controls. */
@@ -50,6 +52,7 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
       const prepared = state(res).prepared
       return prepared !== undefined && cache.isServable(prepared.scope)
     },
+    answeredFromCache: (res) => state(res).fromCache === true,
   })
   const perIp = rateLimits.perIp ? [rateLimits.perIp] : []
   const perSubject = rateLimits.perSubject ? [rateLimits.perSubject] : []
@@ -83,6 +86,7 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
   const issueStep: RequestHandler = async (_req, res, next) => {
     try {
       const { body, event } = await issuer.issue(state(res).prepared as PreparedIssue)
+      state(res).fromCache = event.cached
       writeJson(res, 200, body)
       notify(resolved, () => resolved.onIssue?.(event))
     } catch (error) {

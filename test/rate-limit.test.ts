@@ -5,7 +5,7 @@ import { MemoryStore, type Store } from 'express-rate-limit'
 import request from 'supertest'
 import { createStsRouter, ConfigError } from '../src/index.js'
 import { RATE_LIMIT_DEFAULTS } from '../src/rate-limit.js'
-import type { StsRouterOptions } from '../src/types.js'
+import type { CacheStore, StsRouterOptions } from '../src/types.js'
 import { startFixture, type Fixture, type FixtureOptions } from './support/app.js'
 import { TEST_BUCKET, TEST_REGION, TEST_SECRET_ID, TEST_SECRET_KEY } from './support/keys.js'
 
@@ -221,6 +221,37 @@ describe('rate-limit: the per-subject layer counts requests that need STS', () =
       // Still served from the cache: a held key costs nothing, so the spent budget does not stop it.
       await ask(step('CompleteMultipartUpload', 'uploads/alice/a.bin')).expect(200)
       await request(fixture.server).get('/creds').set('x-user', 'bob').expect(200) // another subject has its own count
+    } finally {
+      await fixture.stop()
+    }
+  })
+
+  it('with a shared cache store the count of a cache hit is given back: still one counted request per file', async () => {
+    // A store that lives "elsewhere" (no peek): this process never holds the keys, so no request is skipped up front.
+    const values = new Map<string, string>()
+    const store: CacheStore = {
+      get: async (keys) => keys.map((key) => values.get(key)),
+      set: async (key, value, _ttlMs, onlyIfAbsent) => {
+        if (onlyIfAbsent && values.has(key)) return false
+        values.set(key, value)
+        return true
+      },
+      deleteIfValue: async (key, value) => { if (values.get(key) === value) values.delete(key) },
+    }
+    const fixture = await limited({
+      cache: { store, firstLevelTtlMs: 0 },
+      rateLimit: { perSubject: { limit: 2 } },
+      authorize: () => ({ subject: 'alice', actions: ['name/cos:PutObject', 'name/cos:UploadPart', 'name/cos:InitiateMultipartUpload'], prefixes: ['uploads/{subject}/*'] }),
+    })
+    try {
+      const ask = (action: string, file: string) => request(fixture.server).post('/creds').send(step(action, `uploads/alice/${file}`))
+      for (const file of ['a.bin', 'b.bin']) {
+        for (const action of ['InitiateMultipartUpload', 'UploadPart', 'UploadPart', 'UploadPart', 'UploadPart']) await ask(action, file).expect(200)
+      }
+      assert.equal(fixture.sts.calls.length, 2)
+      assert.ok(fixture.router.cacheStats().hits >= 8, JSON.stringify(fixture.router.cacheStats()))
+      await expectTooMany(await ask('InitiateMultipartUpload', 'c.bin'))
+      assert.equal(fixture.sts.calls.length, 2)
     } finally {
       await fixture.stop()
     }
