@@ -30,7 +30,8 @@ export function auditGrant(grant: unknown, options: AuditOptions): AuditReport {
     findings: [...new Set(walk.findings.filter((finding) => concerns(finding, where, action, prefix)).map((finding) => finding.rule))],
   }))))
   const errors = walk.findings.filter((finding) => finding.severity === 'error').length
-  const report: AuditReport = { subject: walk.subject, bucket: walk.bucket, region: walk.region, rows, findings: walk.findings, errors, warnings: walk.findings.length - errors }
+  const conditions = walk.statements.flatMap(({ where, condition }) => (condition === undefined ? [] : [{ statement: where, condition }]))
+  const report: AuditReport = { subject: walk.subject, bucket: walk.bucket, region: walk.region, rows, findings: walk.findings, errors, warnings: walk.findings.length - errors, conditions }
   if (walk.plan !== undefined) {
     report.policy = buildPolicy(walk.plan)
     report.policyLength = encodedPolicyLength(report.policy)

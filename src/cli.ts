@@ -10,7 +10,8 @@ import { GRANT_LIMITS } from './grant/limits.js'
 const USAGE = `Usage: express-cos-sts audit <grant.json> [--subject alice] [--bucket examplebucket-1250000000] [--region ap-guangzhou] [--json] [--strict]
 
 Checks a grant (what your authorize hook returns) by the rules the router applies, and prints
-every action × resource it grants with the findings. '\${subject}' in prefixes becomes --subject.
+every action × resource it grants with the findings. '{subject}' in prefixes (the router's template)
+becomes --subject, else the grant's own subject; the older '\${subject}' is read as '{subject}' with --subject.
 Bucket and region default to the grant's own, then COS_BUCKET / COS_REGION, then example values.
 
 Exit status: 0 no errors (warnings allowed), 1 errors (or warnings, with --strict), 2 usage or file problem.`
@@ -106,6 +107,9 @@ function formatReport(file: string, report: AuditReport, notes: string[] = []): 
   lines.push('', `${report.rows.length} action × resource pair${report.rows.length === 1 ? '' : 's'}, ${report.errors} error${report.errors === 1 ? '' : 's'}, ${report.warnings} warning${report.warnings === 1 ? '' : 's'}`)
   for (const finding of report.findings) {
     lines.push('', `${finding.severity.toUpperCase()} ${finding.rule}: ${finding.message}`, `  fix: ${finding.fix}`)
+  }
+  for (const { statement, condition } of report.conditions) {
+    lines.push('', `condition of ${statement} (its own and the grant's, both apply): ${JSON.stringify(condition)}`)
   }
   if (report.policy !== undefined) {
     lines.push('', `policy sent to STS: ${report.policy.statement.length} statement${report.policy.statement.length === 1 ? '' : 's'}, ${report.policyLength} of ${GRANT_LIMITS.policyEncodedChars} characters URL-encoded`)

@@ -427,6 +427,8 @@ export interface AuditReport {
   policy?: CamPolicy
   /** Its URL-encoded length, against GRANT_LIMITS.policyEncodedChars. */
   policyLength?: number
+  /** Each statement's effective condition: its own and the grant's merged, as the policy carries it (statements without one left out). */
+  conditions: Array<{ statement: string; condition: CamCondition }>
 }
 
 /** One object request for the simulator: `key` is a literal object key. */

@@ -76,6 +76,18 @@ describe('cli: express-cos-sts audit', () => {
     assert.doesNotMatch(run.stdout, /policy sent to STS/)
   })
 
+  it('fills {subject} as the router does and prints each statement\'s effective condition', async () => {
+    const grant = file('template.json', {
+      subject: 'alice',
+      condition: { numeric_less_than_equal: { 'cos:content-length': 1000 } },
+      statements: [{ actions: ['name/cos:PutObject'], prefixes: ['uploads/{subject}/*'], condition: { string_like: { 'cos:content-type': 'image/*' } } }],
+    })
+    const run = await cli(['audit', grant])
+    assert.equal(run.code, 0, run.stdout)
+    assert.match(run.stdout, /grant\.statements\[0\] +name\/cos:PutObject +uploads\/alice\/\* +write +ok\n/)
+    assert.match(run.stdout, /condition of grant\.statements\[0\] \(its own and the grant's, both apply\): \{"numeric_less_than_equal":\{"cos:content-length":1000\},"string_like":\{"cos:content-type":"image\/\*"\}\}/)
+  })
+
   it('warnings alone exit 0, or 1 with --strict', async () => {
     const grant = file('shared.json', { subject: 'alice', statements: [{ actions: ['name/cos:PutObject'], prefixes: ['app/guestbook/*'], shared: true }] })
     const relaxed = await cli(['audit', grant])

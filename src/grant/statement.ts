@@ -18,6 +18,8 @@ export interface GivenStatement {
   actions: string[]
   prefixes: string[]
   shared: boolean
+  /** The effective condition: the statement's own and the grant's, merged. */
+  condition?: CamCondition
 }
 
 /** A prefix (or exact key) that a grant or a requested scope may name; returns the rule it breaks, or undefined. */
@@ -80,6 +82,7 @@ export function planStatement(review: GrantReview, statement: Record<string, unk
     if (typeof prefix === 'string' && !given.prefixes.includes(prefix)) given.prefixes.push(prefix)
   }
   const effective = effectiveCondition(review, where, grantCondition, condition as CamCondition | undefined)
+  if (effective !== undefined && checkCondition(effective) === undefined) given.condition = effective
   checkListing(review, where, actions, prefixes, effective)
   const usable = rawActions.length > 0 && rawPrefixes.length > 0 && actions.length > 0 && prefixes.length > 0
   const planned = usable ? { actions, prefixes, condition: effective, shared: shared === true } : undefined
