@@ -64,7 +64,7 @@ export async function startRedisCluster(): Promise<LocalRedisCluster> {
     for (const port of ports) {
       const child = spawn('redis-server', [
         '--port', String(port), '--bind', HOST, '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-        '--dir', dir, '--save', '', '--appendonly', 'no', '--cluster-node-timeout', '2000',
+        '--dir', dir, '--save', '', '--appendonly', 'no',
       ], { stdio: ['ignore', 'pipe', 'pipe'] })
       for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => output.push(`[${port}] ${chunk.toString()}`))
       processes.push(child)
