@@ -61,6 +61,12 @@ describe('server-chosen keys: default naming', () => {
     assert.equal((fixture.sts.calls[0]!.policy as CamPolicy).statement[0]!.condition, undefined)
   })
 
+  it('a grant written with a {subject} template names the object inside the subject\'s own folder', async () => {
+    const answer = await fixture.router.issue({ subject: 'dave', actions: [...MULTIPART], prefixes: ['uploads/{subject}/*'] }, { upload: { name: 'x.png' } })
+    assert.match(answer.key ?? '', KEY('dave', '.png'))
+    assert.deepEqual(answer.scope, [{ actions: MULTIPART, prefixes: [answer.key] }])
+  })
+
   it('two uploads of cat.jpg get two keys and two STS calls', async () => {
     const first = await ask({ name: 'cat.jpg' }).expect(200)
     const second = await ask({ name: 'cat.jpg' }).expect(200)
