@@ -1,5 +1,6 @@
 // express-cos-sts/client in Node: which requests the helper makes for the SDK's calls, Retry-After, errors, clocks, the wx.request adapter, requestUpload.
 import assert from 'node:assert/strict'
+import type COS from 'cos-js-sdk-v5'
 import {
   createGetAuthorization,
   CredentialsError,
@@ -84,6 +85,10 @@ function optionsFor(fetch: FetchLike, extra: ClientOptions = {}): ClientOptions 
   const waits: number[] = []
   return { fetch, now: () => NOW_MS, sleep: async (ms) => { waits.push(ms) }, waits, ...extra }
 }
+
+// Compile time (tsc -p tsconfig.check.json): the helper fits cos-js-sdk-v5's own getAuthorization type, no cast needed.
+const sdkOptions: COS.COSOptions = { getAuthorization: createGetAuthorization({ fetch: fakeRoute(contractRoute).fetch }) }
+void sdkOptions
 
 describe('client: createGetAuthorization', () => {
   describe('per-file keys (default)', () => {
@@ -337,7 +342,7 @@ describe('client: createGetAuthorization', () => {
 
       const unbound = await new Promise<SdkCredentials>((resolve) => {
         const getAuthorization = createGetAuthorization({ ...optionsFor(route.fetch), now: slowNow })
-        getAuthorization.call(undefined, step('PutObject', 'uploads/alice/a.txt'), (credentials) => resolve(credentials as SdkCredentials))
+        getAuthorization.call(undefined, step('PutObject', 'uploads/alice/a.txt'), (credentials) => resolve(credentials))
       })
       assert.equal(unbound.StartTime, Math.floor(slowNow() / 1000))
     })

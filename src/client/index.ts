@@ -29,8 +29,11 @@ export interface SdkCredentials {
   ScopeLimit?: true
 }
 
-/** getAuthorization's callback: a key, or `{}`, which makes the SDK fail that call at once. */
-export type AuthorizationCallback = (credentials: SdkCredentials | Record<string, never>) => void
+/**
+ * getAuthorization's callback: a key. To fail a call the helper passes `{}` (no TmpSecretId), which the SDK turns
+ * into an error at once; the type says SdkCredentials because that is what the SDKs' own types accept.
+ */
+export type AuthorizationCallback = (credentials: SdkCredentials) => void
 
 /** The route's 200 body (the contract's response), as far as this module reads it. */
 export interface CredentialsAnswer {
@@ -372,7 +375,7 @@ function makeGetAuthorization(config: Config, perFile: boolean, seed?: Issued): 
 
   const getAuthorization = function (this: unknown, request: AuthorizationRequest, callback: AuthorizationCallback): void {
     let object = ''
-    let settled: SdkCredentials | Record<string, never>
+    let settled: SdkCredentials
     // Every path ends in exactly one callback: the SDK waits forever for a getAuthorization that never calls back.
     void Promise.resolve()
       .then(() => {
@@ -388,7 +391,7 @@ function makeGetAuthorization(config: Config, perFile: boolean, seed?: Issued): 
         errors.delete(object)
         errors.set(object, lastError)
         forgetOldest(errors, KEPT_ERRORS)
-        settled = {}
+        settled = {} as SdkCredentials
       })
       .then(() => callback(settled))
   } as GetAuthorization
