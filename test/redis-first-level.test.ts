@@ -67,6 +67,21 @@ describe('Redis cache store: first level and invalidation across instances', () 
     assert.notEqual(after.key.tmpSecretId, first.key.tmpSecretId)
     assert.equal(after.cached, false)
     assert.equal(sts.calls.length, 2)
+    assert.equal((await a.issue('alice')).key.tmpSecretId, after.key.tmpSecretId, 'a takes the key b shared')
+    assert.equal(sts.calls.length, 2)
+  })
+
+  it('the instance that invalidates and refills at once still shares the new key (its own message heard back spoils nothing)', async () => {
+    const clock = fakeClock(Date.now())
+    const [a, b] = [cacheInstance(sts, await client(), prefix, { clock }), cacheInstance(sts, await client(), prefix, { clock })]
+    await subscribed(admin, prefix, 2)
+    const first = await a.issue('alice')
+    assert.equal(await b.cache.invalidate('alice'), true)
+    const refilled = await b.issue('alice')
+    assert.notEqual(refilled.key.tmpSecretId, first.key.tmpSecretId)
+    await until(() => !a.cache.isServable(a.scope('alice')), 'a heard the invalidation')
+    assert.equal((await a.issue('alice')).key.tmpSecretId, refilled.key.tmpSecretId)
+    assert.equal(sts.calls.length, 2)
   })
 
   it(`without pub/sub, a key outlives invalidate() on another instance by at most firstLevelTtlMs (default ${FIRST_LEVEL_TTL_MS} ms)`, async () => {

@@ -23,7 +23,8 @@ export function markTime(mark: string): number {
  * under it are not served. Bounded: the last `max` subjects, each for the longest key lifetime.
  */
 export interface RecentInvalidations {
-  remember(subjectId: string, mark: string): void
+  /** Records the invalidation; false when this process knew of it already (e.g. its own, heard back through pub/sub). */
+  remember(subjectId: string, mark: string): boolean
   /** True when `mark` predates an invalidation of `subjectId` this process knows of. */
   supersedes(subjectId: string, mark: string): boolean
   /** A new mark must be at least this time, so it is never older than one this process knows. */
@@ -31,13 +32,16 @@ export interface RecentInvalidations {
 }
 
 export function recentInvalidations(clock: Clock, max: number): RecentInvalidations {
-  const latest = new LRUCache<string, number>({ max, ttl: MARK_TTL_MS, perf: { now: () => clock.now() } })
+  const latest = new LRUCache<string, { time: number; mark: string }>({ max, ttl: MARK_TTL_MS, perf: { now: () => clock.now() } })
   return {
     remember(subjectId, mark) {
       const time = markTime(mark)
-      if (time > (latest.get(subjectId) ?? 0)) latest.set(subjectId, time)
+      const known = latest.get(subjectId)
+      if (known !== undefined && (time < known.time || known.mark === mark)) return false
+      latest.set(subjectId, { time, mark })
+      return true
     },
-    supersedes: (subjectId, mark) => markTime(mark) < (latest.get(subjectId) ?? 0),
-    floor: (subjectId) => (latest.get(subjectId) ?? 0) + 1,
+    supersedes: (subjectId, mark) => markTime(mark) < (latest.get(subjectId)?.time ?? 0),
+    floor: (subjectId) => (latest.get(subjectId)?.time ?? 0) + 1,
   }
 }

@@ -269,8 +269,8 @@ export function createStoreLevel(settings: StoreLevelSettings): StoreLevel {
           if (space < 0) return
           const mark = message.slice(2, space)
           const subjectId = message.slice(space + 1)
-          invalidations.remember(subjectId, mark)
-          settings.onInvalidated(subjectId)
+          // Its own invalidation heard back must not spoil a fill it started since (under the new mark).
+          if (invalidations.remember(subjectId, mark)) settings.onInvalidated(subjectId)
         }
       }
       Promise.resolve().then(() => store.subscribe?.(EVENTS_CHANNEL, onMessage)).catch((error: unknown) => {
