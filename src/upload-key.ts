@@ -34,7 +34,7 @@ export interface ChosenUpload {
 export async function chooseUpload(input: ChosenUploadInput): Promise<ChosenUpload> {
   const { plan, file } = input
   // The options' limits need no key: refuse before the app's uploadKey runs (it may reserve a name or a row).
-  checkDeclaredFile(file, limitsFor({ ...plan, statements: [] }, input.limits))
+  checkDeclaredFile(file, limitsFor(input.limits))
   const key = input.uploadKey === undefined ? defaultKey(plan, file, input.now?.() ?? new Date()) : await appKey(input)
   const problem = keyProblem(key)
   if (problem !== undefined) throw new RouteError('InvalidGrant', `uploadKey returned ${JSON.stringify(String(key).slice(0, 100))}, which ${problem}. Fix: return one object key (no '*') inside a write prefix of the grant.`)
@@ -42,7 +42,7 @@ export async function chooseUpload(input: ChosenUploadInput): Promise<ChosenUplo
   if (objectPlan === undefined || !objectPlan.statements.some((statement) => statement.actions.some((action) => CREATING_ACTIONS.includes(action)))) {
     throw new RouteError('InvalidGrant', `uploadKey returned ${JSON.stringify(key)}, outside every write prefix of ${plan.subject}'s grant. Fix: name the object inside a prefix the grant allows PutObject or InitiateMultipartUpload on.`)
   }
-  const limits = limitsFor(objectPlan, input.limits)
+  const limits = limitsFor(input.limits, objectPlan)
   checkDeclaredFile(file, limits)
   const bounds = [limits.maxBytes, file.size].filter((n): n is number => n !== undefined)
   return { key, plan: bounds.length === 0 ? objectPlan : boundSize(objectPlan, Math.min(...bounds)) }

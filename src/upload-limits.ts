@@ -14,11 +14,14 @@ export interface FileLimits {
   extensions: string[] | undefined
 }
 
-/** Options' limits plus the grant's: the smallest `cos:content-length` bound and every `cos:content-type` list on the object's PutObject/UploadPart statements. */
-export function limitsFor(objectPlan: GrantPlan, options: UploadLimits | undefined): FileLimits {
+/**
+ * The options' limits plus, given the object's plan, the grant's: the smallest `cos:content-length` bound and every
+ * `cos:content-type` list on the object's PutObject/UploadPart statements.
+ */
+export function limitsFor(options: UploadLimits | undefined, objectPlan?: GrantPlan): FileLimits {
   const bounds: number[] = options?.maxBytes === undefined ? [] : [options.maxBytes]
   const contentTypes: FileLimits['contentTypes'] = options?.contentTypes === undefined ? [] : [{ values: options.contentTypes, like: true }]
-  for (const statement of objectPlan.statements) {
+  for (const statement of objectPlan?.statements ?? []) {
     if (!statement.actions.some((action) => BODY_UPLOAD_ACTIONS.includes(action))) continue
     for (const [operator, keys] of Object.entries(statement.condition ?? {})) {
       const spec = parseOperator(operator)
