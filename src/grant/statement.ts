@@ -42,7 +42,7 @@ export interface StatementResult {
 }
 
 /** Listing actions: COS checks a listing's `prefix` parameter against the statement's resources (and `cos:prefix` conditions). */
-const LISTING_ACTIONS = new Set(['name/cos:GetBucket', 'name/cos:GetBucketObjectVersions'])
+const LISTING_ACTIONS = new Set(['name/cos:GetBucket', 'name/cos:GetBucketObjectVersions', 'name/cos:ListMultipartUploads'])
 
 /**
  * Checks one statement and plans it. Counts come before items, so a huge list costs little; in collect mode a
