@@ -11,7 +11,8 @@ export const isUser = (name: unknown): name is User => typeof name === 'string' 
 export const folderOf = (user: string): string => `uploads/${user}/`
 
 export function grantFor(user: User): Grant {
-  const folder = `${folderOf(user)}*`
+  // A {subject} template: the router puts the user there, so the guard knows where the subject sits.
+  const folder = 'uploads/{subject}/*'
   return {
     subject: user,
     // Writes and reads are separate statements, so neither's actions ever meet the other's resources.

@@ -76,7 +76,7 @@ describe('audit', () => {
     const fixture = await startFixture({ authorize: () => grant })
     try {
       const res = await request(fixture.app).get('/creds').expect(500)
-      assert.equal(fixture.errors.at(-1)?.message, `${first.message} (rule: ${first.rule}). Fix: ${first.fix}`)
+      assert.equal(fixture.errors.at(-1)?.message, `${first.message} (rule: ${first.rule}). Fix: ${first.fix}. See docs/security.md#${first.rule}`)
       assert.equal(fixture.errors.at(-1)?.rule, first.rule)
       assert.match(res.body.error.message, /^The server refused to issue this key: .* \(ref: [A-Za-z0-9_-]{8}\)$/)
       assert.doesNotMatch(res.body.error.message, /uploads|public/)

@@ -29,9 +29,9 @@ export class GrantError extends RouteError {
   }
 }
 
-/** A finding as one line: what is wrong, the rule's name, and the fix. */
+/** A finding as one line: what is wrong, the rule's name, the fix, and where the rule is explained. */
 export function findingText(finding: GrantFinding): string {
-  return `${finding.message} (rule: ${finding.rule}). Fix: ${finding.fix}`
+  return `${finding.message} (rule: ${finding.rule}). Fix: ${finding.fix}. See ${docsLink(finding.rule)}`
 }
 
 /** Collects findings. In `first-error` mode (the router) the first error throws GrantError at once. */
