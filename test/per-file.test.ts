@@ -130,6 +130,7 @@ describe('per-file keys with cos-nodejs-sdk-v5 and the local COS', () => {
   })
 
   /** The SDK asking the route for exactly its Scope at every step, as the README's front end does. */
+  const answers: CredentialsResponse[] = []
   function scopedClient(routeAsks: unknown[][]): COS {
     return new COS({
       Ip: cos.endpoint,
@@ -139,6 +140,7 @@ describe('per-file keys with cos-nodejs-sdk-v5 and the local COS', () => {
         routeAsks.push(options.Scope)
         request(fixture.app).post('/creds').set('x-user', 'alice').send({ scope: options.Scope }).then((res) => {
           const body = res.body as CredentialsResponse
+          answers.push(body)
           callback({
             TmpSecretId: body.credentials.tmpSecretId,
             TmpSecretKey: body.credentials.tmpSecretKey,
@@ -156,6 +158,12 @@ describe('per-file keys with cos-nodejs-sdk-v5 and the local COS', () => {
     fixture.sts.reset()
     const routeAsks: unknown[][] = []
     const sdk = scopedClient(routeAsks)
+    // Every request is signed with the answered window, which began 15 minutes before STS issued the key: COS takes it.
+    const signWindows = new Set<string>()
+    sdk.on('before-send', (opt?: { headers: Record<string, string> }) => {
+      const window = /q-sign-time=(\d+);(\d+)/.exec(opt?.headers['Authorization'] ?? '')
+      if (window) signWindows.add(`${window[1]};${window[2]}`)
+    })
     const files = ['first.bin', 'second.bin']
     for (const name of files) {
       const bytes = Buffer.alloc(2.5 * 1024 * 1024, name)
@@ -168,6 +176,10 @@ describe('per-file keys with cos-nodejs-sdk-v5 and the local COS', () => {
     assert.deepEqual([...actions].sort(), ['name/cos:CompleteMultipartUpload', 'name/cos:InitiateMultipartUpload', 'name/cos:ListMultipartUploads', 'name/cos:UploadPart'], 'the SDK asked once per step')
     assert.ok(routeAsks.length >= 8, `the route was asked ${routeAsks.length} times`)
     assert.equal(fixture.sts.calls.length, files.length, 'one STS call per file')
+    const issued = [...new Set(answers.map((answer) => answer.credentials.tmpSecretId))].map((id) => fixture.sts.findByTmpSecretId(id))
+    assert.equal(issued.length, files.length)
+    assert.deepEqual([...signWindows].sort(), [...new Set(issued.map((key) => `${(key?.startTime ?? 0) - 900};${key?.expiredTime ?? 0}`))].sort(),
+      'signed from 15 minutes before each key was issued to its expiry')
     const stats = fixture.router.cacheStats()
     assert.equal(stats.stsCalls, files.length)
   })
