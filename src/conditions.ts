@@ -315,7 +315,7 @@ function single(value: ConditionValue): number | undefined {
  * cannot say it. CAM reads several values as "any of" (for a `_not_` operator, "none of"), so: equal lists stay;
  * two single numeric bounds become the tighter; `_not_` lists join (none of A and none of B is none of A ∪ B);
  * string_equal / numeric_equal lists keep their common values (any of A and any of B is any of A ∩ B), if any.
- * Anything else (two string_like patterns, two IP ranges, two dates) cannot be combined exactly.
+ * Anything else (two string_like patterns, two IP ranges, two dates) is not combined here.
  */
 function mergeValues(operator: string, a: ConditionValue, b: ConditionValue): ConditionValue | undefined {
   if (sameValues(a, b)) return a
@@ -329,12 +329,12 @@ function mergeValues(operator: string, a: ConditionValue, b: ConditionValue): Co
     if (spec.test === 'gt' || spec.test === 'ge') return x >= y ? a : b
   }
   const key = (v: string | number | boolean): string => `${typeof v}:${String(v)}`
-  if (spec.negated && spec.test !== 'like' && spec.kind !== 'ip') {
+  if (spec.negated) {
     const joined = [...valuesOf(a)]
     for (const value of valuesOf(b)) if (!joined.some((known) => key(known) === key(value))) joined.push(value)
     return joined.length <= MAX_VALUES ? joined as ConditionValue : undefined
   }
-  if (!spec.negated && spec.test === 'eq' && (spec.kind === 'string' || spec.kind === 'numeric')) {
+  if (spec.test === 'eq' && (spec.kind === 'string' || spec.kind === 'numeric')) {
     const inB = new Set(valuesOf(b).map((v) => spec.kind === 'numeric' ? `n:${String(parseNumber(v))}` : key(v)))
     const common = valuesOf(a).filter((v) => inB.has(spec.kind === 'numeric' ? `n:${String(parseNumber(v))}` : key(v)))
     return common.length === 0 ? undefined : common as ConditionValue

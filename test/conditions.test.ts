@@ -157,6 +157,29 @@ describe('conditions', () => {
       assert.throws(() => allConditions(sourceIps(['1.1.1.1']), sourceIps(['2.2.2.2'])), /given twice/)
       assert.throws(() => allConditions({ numeric_equal: { 'cos:content-length': 1 } }, { numeric_equal: { 'cos:content-length': 2 } }), /given twice/)
     })
+    it('joins _not_ lists and intersects equality lists, which is what "both hold" means for CAM\'s any-of values', () => {
+      assert.deepEqual(
+        allConditions({ string_not_equal: { 'cos:x-cos-acl': 'public-read' } }, { string_not_equal: { 'cos:x-cos-acl': ['public-read-write', 'public-read'] } }),
+        { string_not_equal: { 'cos:x-cos-acl': ['public-read', 'public-read-write'] } },
+      )
+      assert.deepEqual(allConditions(sourceIps(['10.0.0.0/8']), { ip_not_equal: { 'qcs:ip': '10.1.0.0/16' } }, { ip_not_equal: { 'qcs:ip': '10.2.0.0/16' } }), {
+        ip_equal: { 'qcs:ip': ['10.0.0.0/8'] },
+        ip_not_equal: { 'qcs:ip': ['10.1.0.0/16', '10.2.0.0/16'] },
+      })
+      assert.deepEqual(
+        allConditions({ string_equal: { 'cos:x-cos-storage-class': ['STANDARD', 'STANDARD_IA', 'ARCHIVE'] } }, { string_equal: { 'cos:x-cos-storage-class': ['ARCHIVE', 'STANDARD'] } }),
+        { string_equal: { 'cos:x-cos-storage-class': ['STANDARD', 'ARCHIVE'] } },
+      )
+      assert.deepEqual(allConditions({ numeric_equal: { 'cos:content-length': [1, 2] } }, { numeric_equal: { 'cos:content-length': ['2', 3] } }), { numeric_equal: { 'cos:content-length': [2] } })
+      // Nothing in common would allow nothing: refused rather than built.
+      assert.throws(() => allConditions({ string_equal: { 'cos:x-cos-acl': 'private' } }, { string_equal: { 'cos:x-cos-acl': 'public-read' } }), /given twice/)
+    })
+    it('refuses a condition key COS does not document, with the key it was probably meant to be', () => {
+      assert.match(checkCondition({ numeric_less_than_equal: { 'cos:content_length': 5 } }) ?? '', /unknown condition key "cos:content_length"; did you mean 'cos:content-length'\?/)
+      assert.match(checkCondition({ string_equal: { 'qcs:current-time': '2030-01-01' } }) ?? '', /did you mean 'qcs:current_time'/)
+      assert.doesNotMatch(checkCondition({ string_equal: { 'cos:zzzzzzzz': 'x' } }) ?? '', /did you mean/)
+      assert.throws(() => allConditions(maxBytes(1), { numeric_less_than_equal: { 'cos:content_length': 5 } }), /did you mean 'cos:content-length'/)
+    })
     it('validates every block', () => {
       assert.throws(() => allConditions(maxBytes(1), { nonsense: {} }), /allConditions: condition has unknown operator/)
     })

@@ -1,7 +1,8 @@
 // Least privilege round 2 as stories through the router (real Express, local STS, real SDK): subject templates, anonymous-looking subjects, bucket and CI actions, merged conditions, condition keys.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import request from 'supertest'
-import { actionSets, auditGrant, contentTypes, createStsRouter, isAllowed, maxBytes } from '../src/index.js'
+import { actionSets, auditGrant, contentTypes, createStsRouter, GRANT_RULES, isAllowed, maxBytes } from '../src/index.js'
 import { normalizeAction } from '../src/cos/actions.js'
 import type { CamPolicy, Grant } from '../src/types.js'
 import { startFixture, type Fixture } from './support/app.js'
@@ -261,5 +262,14 @@ describe('grant rules: condition keys', () => {
   it('every documented key is accepted', async () => {
     condition = { string_equal: { 'cos:x-cos-storage-class': 'STANDARD', 'cos:x-cos-acl': 'private', 'cos:versionid': 'v1', 'cos:response-content-type': 'image/png', 'vpc:requester_vpc': 'vpc-1', 'qcs:vpc': 'vpc-1' }, bool_equal: { 'cos:secure-transport': true }, numeric_greater_than_equal: { 'cos:tls-version': 1.2 } }
     await request(fixture.app).get('/creds').set('x-user', 'alice').expect(200)
+  })
+})
+
+describe('grant rules: the table and its docs', () => {
+  it('every rule has its heading in docs/security.md, where its messages link', () => {
+    const headings = new Set(readFileSync('docs/security.md', 'utf8').split('\n').filter((line) => line.startsWith('### ')).map((line) => line.slice(4).trim()))
+    const missing = Object.keys(GRANT_RULES).filter((rule) => !headings.has(rule))
+    assert.deepEqual(missing, [])
+    for (const [rule, info] of Object.entries(GRANT_RULES)) assert.ok(info.summary.length > 0 && info.fix.length > 0, rule)
   })
 })
