@@ -3,20 +3,20 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RequestHandler } from 'express'
 
-const SOURCE = join(__dirname, '..', 'src', 'client', 'index.ts')
+const ROOT = join(__dirname, '..')
+const SOURCE = join(ROOT, 'src', 'client', 'index.ts')
 
 let compiled: string | undefined
 
-/** The module as the package ships it (tsconfig.client.json's target and module), transpiled once on first use. */
+/** The module as the package ships it (tsconfig.client.json's own compiler options), transpiled once on first use. */
 function clientModule(): string {
   if (compiled === undefined) {
     // Loaded here, not at start-up: TypeScript takes a moment to load and only this route needs it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const ts = require('typescript') as typeof import('typescript')
-    compiled = ts.transpileModule(readFileSync(SOURCE, 'utf8'), {
-      compilerOptions: { target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.ES2020 },
-      fileName: 'index.ts',
-    }).outputText
+    const { config } = ts.readConfigFile(join(ROOT, 'tsconfig.client.json'), (path) => ts.sys.readFile(path)) as { config: unknown }
+    const { options } = ts.parseJsonConfigFileContent(config, ts.sys, ROOT)
+    compiled = ts.transpileModule(readFileSync(SOURCE, 'utf8'), { compilerOptions: options, fileName: 'index.ts' }).outputText
   }
   return compiled
 }

@@ -1,6 +1,8 @@
 // The example app over HTTP (toy login, signed cookie, credentials route, session) and `npm run example` as a process (prints the URL, stops on Ctrl-C).
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startExample, type Example } from '../example/server.js'
 import { TEST_SECRET_ID, TEST_SECRET_KEY } from './support/keys.js'
@@ -88,6 +90,14 @@ describe('example app', () => {
     assert.match(source, /^export function createGetAuthorization\(/m)
     assert.match(source, /^export async function requestUpload\(/m)
     assert.doesNotMatch(source, /^\s*import\s/m, 'self-contained: no imports')
+    // Byte for byte what `npm run build` ships, so the browser suites test the shipped module.
+    const out = mkdtempSync(join(tmpdir(), 'client-build-'))
+    try {
+      execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.client.json', '--outDir', out], { cwd: ROOT })
+      assert.equal(source, readFileSync(join(out, 'index.js'), 'utf8'))
+    } finally {
+      rmSync(out, { recursive: true, force: true })
+    }
   })
 })
 

@@ -174,8 +174,11 @@ interface Issued {
   limited: boolean // asked for less than the whole grant: the SDK must not reuse it for other scopes
 }
 
-type Timers = { setTimeout(run: () => void, ms: number): unknown; clearTimeout(id: unknown): void }
-const timers = globalThis as unknown as Timers
+// Globals every host has (browsers, Node, mini programs, whose older runtimes lack globalThis), declared here because
+// the module is compiled against the bare ES library.
+declare function setTimeout(run: () => void, ms: number): unknown
+declare function clearTimeout(id: unknown): void
+declare const fetch: FetchLike | undefined
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null
 const parseJson = (text: string): unknown => {
@@ -189,8 +192,8 @@ const parseJson = (text: string): unknown => {
 function configOf(options: ClientOptions): Config {
   const { request, credentials = 'same-origin' } = options
   const url = options.url ?? '/api/cos-credentials'
-  const fetch = options.fetch ?? (globalThis as unknown as { fetch?: FetchLike }).fetch
-  if (!request && typeof fetch !== 'function') {
+  const fetchFn = options.fetch ?? (typeof fetch === 'function' ? fetch : undefined)
+  if (!request && !fetchFn) {
     throw new TypeError('express-cos-sts/client: no global fetch here; pass options.fetch, or options.request (wx.request)')
   }
   const send: Config['send'] = request
@@ -207,7 +210,7 @@ function configOf(options: ClientOptions): Config {
     })
     : async (method, headers, body) => {
       // Called as a plain function: a browser's fetch refuses any other `this`.
-      const response = await (fetch as FetchLike)(url, { method, headers, body, credentials })
+      const response = await (fetchFn as FetchLike)(url, { method, headers, body, credentials })
       return { status: response.status, retryAfter: response.headers.get('retry-after'), body: parseJson(await response.text()) }
     }
   return {
@@ -217,7 +220,7 @@ function configOf(options: ClientOptions): Config {
     maxRetryWaitSeconds: options.maxRetryWaitSeconds ?? 60,
     timeoutMs: options.timeoutMs ?? 30_000,
     now: options.now ?? Date.now,
-    sleep: options.sleep ?? ((ms) => new Promise((resolve) => timers.setTimeout(resolve, ms))),
+    sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
   }
 }
 
@@ -248,13 +251,13 @@ async function askRoute(config: Config, body: object | undefined, exact: string)
       reply = await Promise.race([
         config.send(method, headers, body && JSON.stringify(body)),
         new Promise<never>((_resolve, reject) => {
-          timer = timers.setTimeout(() => reject(new Error(`no answer within ${config.timeoutMs} ms`)), config.timeoutMs)
+          timer = setTimeout(() => reject(new Error(`no answer within ${config.timeoutMs} ms`)), config.timeoutMs)
         }),
       ])
     } catch (error) {
       throw new CredentialsError(0, 'NetworkError', `The credentials request failed: ${error instanceof Error ? error.message : String(error)}`)
     } finally {
-      timers.clearTimeout(timer)
+      clearTimeout(timer)
     }
     const now = config.now()
     if (reply.status === 200) {
