@@ -167,6 +167,36 @@ describe('simulator', () => {
     })
   })
 
+  describe('isAllowed: 数据万象 (CI) actions', () => {
+    const CI_BASE = `qcs::ci:${REGION}:uid/1250000000:bucket/${BUCKET}/`
+    const ci = policy(statement(`${CI_BASE}uploads/alice/*`, ['name/ci:CreateAuditingPictureJob']), statement(`${CI_BASE}job/*`, 'ci:DescribeAuditingTextJob'))
+
+    it('matches a CI action against CI\'s own resource form, either action spelling', () => {
+      assert.equal(put(ci, 'uploads/alice/a.png', undefined, 'ci:CreateAuditingPictureJob'), true)
+      assert.equal(put(ci, 'uploads/alice/a.png', undefined, 'name/ci:CreateAuditingPictureJob'), true)
+      assert.equal(put(ci, 'job/st123', undefined, 'name/ci:DescribeAuditingTextJob'), true)
+      assert.equal(put(ci, 'uploads/bob/a.png', undefined, 'name/ci:CreateAuditingPictureJob'), false)
+      assert.equal(put(ci, 'job/st123', undefined, 'name/ci:CreateAuditingPictureJob'), false)
+    })
+
+    it('never lets a COS statement reach CI or a CI statement reach COS', () => {
+      assert.equal(put(ci, 'uploads/alice/a.png', undefined, 'name/cos:PutObject'), false)
+      // A COS resource never matches a CI request, even for a statement naming the CI action.
+      const crossed = policy(statement(`${BASE}uploads/alice/*`, ['name/ci:CreateAuditingPictureJob', 'name/cos:GetObject']))
+      assert.equal(put(crossed, 'uploads/alice/a.png', undefined, 'name/ci:CreateAuditingPictureJob'), false)
+      assert.equal(put(crossed, 'uploads/alice/a.png', undefined, 'name/cos:GetObject'), true)
+      // cos:* does not name CI actions.
+      assert.equal(put(policy(statement(`${CI_BASE}*`, 'name/cos:*')), 'uploads/alice/a.png', undefined, 'name/ci:CreateAuditingPictureJob'), false)
+      assert.equal(put(policy(statement(`${CI_BASE}*`, 'name/ci:CreateAuditing*')), 'uploads/alice/a.png', undefined, 'name/ci:CreateAuditingPictureJob'), true)
+    })
+
+    it('covers a requested CI prefix only with a CI statement', () => {
+      assert.equal(prefixOk(ci, 'uploads/alice/*', 'name/ci:CreateAuditingPictureJob'), true)
+      assert.equal(prefixOk(ci, 'uploads/*', 'name/ci:CreateAuditingPictureJob'), false)
+      assert.equal(prefixOk(ci, 'uploads/alice/*', 'name/ci:CreateAuditingJobs'), false)
+    })
+  })
+
   describe('isAllowed: deny', () => {
     const allowAll = statement('uploads/*')
     it('a matching deny wins, whatever the order', () => {
