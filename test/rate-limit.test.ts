@@ -270,20 +270,36 @@ describe('rate-limit: the per-subject layer counts requests that need STS', () =
 })
 
 describe('rate-limit: the two layers never share a key', () => {
-  /** Two stores over one keyspace with no prefix of their own: the worst case of "one shared store prefix". */
-  function sharedKeyspace(): { counts: Map<string, number>; store: () => Store } {
+  /** Stores over one keyspace, each adding its `prefix` as rate-limit-redis does; no prefix is the worst case of "one shared store prefix". */
+  function sharedKeyspace(): { counts: Map<string, number>; store: (prefix?: string) => Store } {
     const counts = new Map<string, number>()
-    const store = (): Store => ({
+    const store = (prefix = ''): Store => ({
       increment: (key) => {
-        counts.set(key, (counts.get(key) ?? 0) + 1)
-        return { totalHits: counts.get(key) as number, resetTime: new Date(Date.now() + 60_000) }
+        counts.set(prefix + key, (counts.get(prefix + key) ?? 0) + 1)
+        return { totalHits: counts.get(prefix + key) as number, resetTime: new Date(Date.now() + 60_000) }
       },
-      decrement: (key) => { counts.set(key, (counts.get(key) ?? 1) - 1) },
-      resetKey: (key) => { counts.delete(key) },
+      decrement: (key) => { counts.set(prefix + key, (counts.get(prefix + key) ?? 1) - 1) },
+      resetKey: (key) => { counts.delete(prefix + key) },
       localKeys: false,
+      ...(prefix === '' ? {} : { prefix }),
     })
     return { counts, store }
   }
+
+  it("the issue's prefixes ('…rl:ip:' per IP, '…rl:' per subject): the user 'ip:127.0.0.1' and that address count apart", async () => {
+    const { counts, store } = sharedKeyspace()
+    const fixture = await limited({ rateLimit: { perIp: { limit: 4, store: store('cos-sts:rl:ip:') }, perSubject: { limit: 100, store: store('cos-sts:rl:') } } })
+    try {
+      for (let i = 0; i < 4; i++) await request(fixture.server).get('/creds').set('x-user', 'ip:127.0.0.1').expect(200)
+      await expectTooMany(await request(fixture.server).get('/creds').set('x-user', 'ip:127.0.0.1'))
+      const keys = Object.fromEntries(counts)
+      const ipKey = Object.keys(keys).find((key) => key.startsWith('cos-sts:rl:ip:ip:')) as string
+      // Untagged, the subject's key would have been 'cos-sts:rl:' + 'ip:127.0.0.1', the very key of the address.
+      assert.deepEqual(keys, { [ipKey]: 5, 'cos-sts:rl:subject:ip%3A127.0.0.1': 4 })
+    } finally {
+      await fixture.stop()
+    }
+  })
 
   it("a user whose subject is 'ip:127.0.0.1' does not spend 127.0.0.1's budget, with both layers in one keyspace", async () => {
     const { counts, store } = sharedKeyspace()
