@@ -308,9 +308,18 @@ describe('client helper in Chromium (cos-js-sdk-v5, local STS and COS)', functio
         assert.ok(cos.getObject(row.result), `${row.result} stored`)
       }
       assert.ok(cos.getObject(`uploads/alice/${rows.find((row) => row.path.endsWith('b.bin'))?.path}`)?.body.equals(bytesFor(3, 2 * MB + 5)))
-      // The listing's whole-grant key, then one per file.
+      // One per file (the listing's whole-grant key is counted under the whole-grant flow).
       assert.equal(await page.textContent('#requests-file'), '4')
       assert.equal(routeStatuses.filter((status) => status === 200).length, routeStatuses.length)
+    })
+
+    it('a whole-grant key: the folder and the listing share one route request', async () => {
+      const status = await pickFolder('grant')
+      assert.equal(status, '4 of 4 uploaded (whole-grant keys)')
+      const results = await page.$$eval('#files tr td:nth-child(4)', (cells) => cells.map((cell) => cell.textContent ?? ''))
+      for (const key of results) assert.ok(cos.getObject(key), `${key} stored`)
+      assert.equal(await page.textContent('#requests-grant'), '1')
+      assert.deepEqual(routeStatuses, [200])
     })
 
     it('server-chosen keys: every file lands at a key the server chose', async () => {
