@@ -89,7 +89,7 @@ describe('grant rules: subject templates', () => {
   })
 
   it('requireSubjectTemplates must be a boolean', () => {
-    assert.throws(() => createStsRouter({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, bucket: TEST_BUCKET, region: TEST_REGION, authorize: () => null, requireSubjectTemplates: 'yes' as unknown as boolean }), /option `requireSubjectTemplates` must be true or false/)
+    assert.throws(() => createStsRouter({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, bucket: TEST_BUCKET, region: TEST_REGION, authorize: () => null, requireSubjectTemplates: 'yes' as unknown as boolean }), { code: 'ERR_COS_STS_REQUIRE_SUBJECT_TEMPLATES', message: /option `requireSubjectTemplates` must be true or false/ })
   })
 
   it('the audit reads {subject} like the router, and the older ${subject} with a given subject', () => {
