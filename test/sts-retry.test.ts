@@ -4,12 +4,14 @@ import http from 'node:http'
 import request from 'supertest'
 import { sts as stsServices } from 'tencentcloud-sdk-nodejs-sts'
 import { RouteError } from '../src/errors.js'
+import { resolveOptions } from '../src/options.js'
+import { createStsCaller } from '../src/sts.js'
 import { BudgetExhausted } from '../src/sts-budget.js'
 import { backoffMs, classifyStsFailure, RETRY_BASE_MS, withRetries } from '../src/sts-retry.js'
 import { startLocalSts, type LocalSts, type LocalStsFault } from '../src/testing/index.js'
 import { startFixture, type Fixture } from './support/app.js'
 import { fakeClock, settledNow } from './support/fake-clock.js'
-import { TEST_SECRET_ID, TEST_SECRET_KEY } from './support/keys.js'
+import { TEST_BUCKET, TEST_REGION, TEST_SECRET_ID, TEST_SECRET_KEY } from './support/keys.js'
 
 const POLICY = encodeURIComponent(JSON.stringify({
   version: '2.0',
@@ -124,6 +126,51 @@ describe('sts-retry: backoff and the retry loop', () => {
     assert.equal(clock.countTimers(), 0, 'no backoff was scheduled')
   })
 })
+
+describe('sts: the deadline on an injected clock (real SDK, local STS)', () => {
+  let sts: LocalSts
+  before(async () => { sts = await startLocalSts({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY }) })
+  after(() => sts.close())
+
+  const callerOn = (clock: ReturnType<typeof fakeClock>, extra: Record<string, unknown> = {}) => createStsCaller(resolveOptions({
+    secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, bucket: TEST_BUCKET, region: TEST_REGION, authorize: () => null,
+    sts: { endpoint: sts.endpoint, protocol: sts.protocol, timeoutMs: 3000, ...extra },
+  }), clock)
+  const policy = { version: '2.0' as const, statement: [{ effect: 'allow' as const, action: ['name/cos:PutObject'], resource: [`qcs::cos:${TEST_REGION}:uid/1250000000:${TEST_BUCKET}/uploads/a/*`] }] }
+
+  it('a hung STS call ends in 504 StsTimeout exactly at sts.timeoutMs by the clock, not before', async () => {
+    const clock = fakeClock(Date.now())
+    sts.fail({ kind: 'hang' }, 1)
+    const call = callerOn(clock)({ subject: 'alice', policy, durationSeconds: 1800 })
+    call.catch(() => undefined) // asserted below, once time has moved
+    await clock.tickAsync(2999)
+    assert.equal(await settledNow(call), 'pending')
+    await clock.tickAsync(1)
+    await assert.rejects(call, (error: unknown) => error instanceof RouteError && error.code === 'StsTimeout' && error.status === 504)
+  })
+
+  it('retries wait their backoff on the clock, inside the deadline', async () => {
+    const clock = fakeClock(Date.now())
+    sts.reset()
+    sts.fail({ kind: 'error', code: 'RequestLimitExceeded' }, 1)
+    const call = callerOn(clock)({ subject: 'alice', policy, durationSeconds: 1800 })
+    await until(() => sts.calls.length === 1)
+    await clock.tickAsync(RETRY_BASE_MS / 2 - 1)
+    assert.equal(sts.calls.length, 1, 'no retry before the smallest backoff')
+    await clock.tickAsync(RETRY_BASE_MS / 2 + 1)
+    const key = await call
+    assert.equal(sts.calls.length, 2)
+    assert.deepEqual(sts.calls.map((made) => made.outcome), ['RequestLimitExceeded', 'ok'])
+    assert.equal(sts.findByTmpSecretId(key.tmpSecretId)?.token, key.sessionToken)
+  })
+})
+
+async function until(condition: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 2000; !condition();) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
 
 describe('sts-retry: through the router', () => {
   let fixture: Fixture
