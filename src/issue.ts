@@ -2,6 +2,7 @@
 import type { Request } from 'express'
 import type { KeyCache, ScopeRequest } from './cache.js'
 import { RouteError } from './errors.js'
+import { isRecord } from './grant/describe.js'
 import type { ResolvedOptions } from './options.js'
 import { buildPolicy, type GrantPlan } from './policy.js'
 import { credentialsBody, issueEvent } from './response.js'
@@ -34,12 +35,11 @@ export function createIssuer(resolved: Pick<ResolvedOptions, 'uploadKey' | 'uplo
 
   return {
     async prepare(granted, grant, body, req) {
-      const upload = isObject(body) ? body['upload'] : undefined
-      if (upload !== undefined) {
-        if (isObject(body) && body['scope'] !== undefined) {
+      if (isRecord(body) && body['upload'] !== undefined) {
+        if (body['scope'] !== undefined) {
           throw new RouteError('InvalidRequest', 'Send either scope (the steps the SDK asks for) or upload (a file for the server to name), not both.')
         }
-        const chosen = await chooseUpload({ plan: granted, grant, file: parseDeclaredFile(upload), req, uploadKey: resolved.uploadKey, limits: resolved.uploadLimits })
+        const chosen = await chooseUpload({ plan: granted, grant, file: parseDeclaredFile(body['upload']), req, uploadKey: resolved.uploadKey, limits: resolved.uploadLimits })
         return prepared(chosen.plan, chosen.key)
       }
       const requested = parseRequestedScope(body)
@@ -51,8 +51,4 @@ export function createIssuer(resolved: Pick<ResolvedOptions, 'uploadKey' | 'uplo
       return { body: credentialsBody(key, plan, now(), objectKey), event: issueEvent(key, plan, cached) }
     },
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
