@@ -333,7 +333,7 @@ describe('guard: shared write prefixes warn once', () => {
     assert.match(warnings[0]!.message, /grant\.statements\[0\] lets every user name\/cos:PutObject on 'app\/guestbook\/\*' \(shared: true\)/)
     assert.deepEqual(warnings[0]!.details, { rule: 'shared-write', statement: 'grant.statements[0]', actions: ['name/cos:PutObject'], prefix: 'app/guestbook/*' })
     // Logged once for every user, so it names none of them.
-    assert.match(warnings[0]!.message, /e\.g\. 'app\/guestbook\/<subject>\/\*'/)
+    assert.match(warnings[0]!.message, /e\.g\. 'app\/guestbook\/\{subject\}\/\*'/)
     assert.doesNotMatch(warnings[0]!.message, /alice|bob/)
     assert.equal(fixture.errors.length, 0)
   })

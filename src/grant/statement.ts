@@ -140,7 +140,7 @@ const LIST_RULES = {
     limit: GRANT_LIMITS.prefixesPerStatement,
     rule: 'too-many-prefixes',
     shape: "a non-empty array of object keys or prefixes ending in '*'",
-    shapeFix: "e.g. ['uploads/<subject>/*']",
+    shapeFix: "e.g. ['uploads/{subject}/*']",
     countFix: "use one prefix ending in '*' instead of many exact keys, or a requested scope for the exact keys",
   },
 } as const

@@ -106,7 +106,7 @@ function statementList(review: GrantReview, statements: unknown): Array<{ where:
   for (const [i, statement] of (within ? statements : statements.slice(0, GRANT_LIMITS.statements)).entries()) {
     const where = `grant.statements[${i}]`
     if (!isRecord(statement)) {
-      review.error({ rule: 'grant-shape', statement: where, message: `${where} must be an object { actions, prefixes, condition?, shared? }`, fix: "e.g. { actions: ['name/cos:PutObject'], prefixes: ['uploads/<subject>/*'] }" })
+      review.error({ rule: 'grant-shape', statement: where, message: `${where} must be an object { actions, prefixes, condition?, shared? }`, fix: "e.g. { actions: ['name/cos:PutObject'], prefixes: ['uploads/{subject}/*'] }" })
     } else {
       out.push({ where, statement })
     }

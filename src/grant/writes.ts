@@ -42,7 +42,7 @@ export function checkWrites(review: GrantReview, subject: string, where: string,
         actions: writes,
         prefix,
         message: `${where} lets every user ${listed} on '${prefix}' (shared: true), so any user can overwrite or delete what others put there`,
-        fix: `keep shared: true only for a folder every user is meant to write; otherwise give each user their own, e.g. '${ownPrefix(prefix, '<subject>')}'`,
+        fix: `keep shared: true only for a folder every user is meant to write; otherwise give each user their own, e.g. '${ownPrefix(prefix, '{subject}')}'`,
       })
       continue
     }
