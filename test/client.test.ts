@@ -263,6 +263,15 @@ describe('client: createGetAuthorization', () => {
       }
     })
 
+    it('a malformed SDK request or SDK instance still gets exactly one callback', async () => {
+      const route = fakeRoute(contractRoute)
+      const getAuthorization = createGetAuthorization({ ...optionsFor(route.fetch), perFile: false })
+      for (const [request, sdk] of [[null, null], [{ Scope: 'not a list' }, { options: 'not an object' }], [{}, { options: { SystemClockOffset: 'soon' } }]] as const) {
+        const result = await ask(getAuthorization, request as unknown as AuthorizationRequest, sdk)
+        assert.equal(typeof (result as SdkCredentials).TmpSecretId, 'string', JSON.stringify([request, sdk]))
+      }
+    })
+
     it('calls back even for a malformed SDK request, and concurrent asks sharing a failed request all fail', async () => {
       const route = fakeRoute(() => error(401, 'Unauthenticated', 'Sign in to get upload credentials.'))
       const getAuthorization = createGetAuthorization({ ...optionsFor(route.fetch), perFile: false })

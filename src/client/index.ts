@@ -359,7 +359,7 @@ function makeGetAuthorization(config: Config, perFile: boolean, seed?: Issued): 
     // The SDK drops a key whose StartTime is ahead of its clock + 30 s and signs with the key's own window: correct its
     // clock the way it corrects itself after a RequestTimeTooSkewed from COS, so it keeps (and retires) keys in time.
     const sdkOptions = isRecord(sdk) && isRecord(sdk['options']) ? sdk['options'] : undefined
-    let sdkOffset = Number(sdkOptions?.['SystemClockOffset'] ?? request.SystemClockOffset ?? 0) || 0
+    let sdkOffset = Number(sdkOptions?.['SystemClockOffset'] ?? request?.SystemClockOffset ?? 0) || 0
     if (offsetMs !== undefined && sdkOptions && sdkOptions['CorrectClockSkew'] !== false && Math.abs(offsetMs - sdkOffset) >= CLOCK_TOLERANCE_MS) {
       sdkOptions['SystemClockOffset'] = sdkOffset = offsetMs
     }
@@ -386,8 +386,9 @@ function makeGetAuthorization(config: Config, perFile: boolean, seed?: Issued): 
         object = scope[0]?.prefix && objectOf(scope) ? scope[0].prefix : request?.Key ?? ''
         return issue(scope)
       })
-      .then((result) => {
-        settled = toSdk(result, this, request) // `this` is the SDK instance that asked
+      .then((result) => toSdk(result, this, request)) // `this` is the SDK instance that asked
+      .then((credentials) => {
+        settled = credentials
         errors.delete(object)
       }, (error: unknown) => {
         lastError = error instanceof CredentialsError ? error : new CredentialsError(0, 'ClientError', error instanceof Error ? error.message : String(error))
