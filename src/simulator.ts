@@ -201,7 +201,7 @@ function conditionHolds(condition: unknown, context: Record<string, unknown>): b
 
 /**
  * True iff some `allow` statement names the action, has a resource matching
- * `qcs::cos:<region>:uid/<APPID>:<bucket>/<key>` and has all its conditions hold in `context`
+ * `qcs::cos:<region>:uid/<APPID>:<bucket>/<key>` (CI actions: `qcs::ci:<region>:uid/<APPID>:bucket/<bucket>/<key>`) and has all its conditions hold in `context`
  * (a missing key fails unless the operator ends in `_if_exist`), and no matching `deny` applies.
  * A condition that cannot be evaluated blocks an allow and triggers a deny.
  */
