@@ -144,29 +144,36 @@ export function createStoreLevel(settings: StoreLevelSettings): StoreLevel {
     return again.mark
   }
 
-  /** Resolves when pub/sub says `entry` was filled, or after `ms`. */
-  function fillSignal(entry: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      let waiters = fillWaiters.get(entry)
-      if (waiters === undefined) fillWaiters.set(entry, waiters = new Set())
-      const done = () => {
-        clock.clearTimeout(timer)
-        waiters.delete(done)
-        if (waiters.size === 0 && fillWaiters.get(entry) === waiters) fillWaiters.delete(entry)
-        resolve()
-      }
-      const timer = clock.setTimeout(done, ms)
-      waiters.add(done)
-    })
-  }
-
-  /** Another instance holds the fill lock: look when it says the key landed, or with backoff, until the key appears, the lock goes, or `until`. */
+  /** Another instance holds the fill lock: look when pub/sub says the key landed, or with backoff, until the key appears, the lock goes, or `until`. */
   async function waitForFill(subjectId: string, names: Names, until: number): Promise<Sighting & { timedOut?: boolean }> {
-    for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) {
-      await fillSignal(names.entry, Math.max(1, Math.min(delay, until - clock.now())))
-      const seen = await look(subjectId, names)
-      if (seen.key !== undefined || !seen.locked) return seen
-      if (clock.now() >= until) return { ...seen, timedOut: true }
+    // Registered for the whole wait, so a message that arrives while we are looking is not lost.
+    const signal = { heard: false, wake: () => undefined as void }
+    const onFill = () => {
+      signal.heard = true
+      signal.wake()
+    }
+    let waiters = fillWaiters.get(names.entry)
+    if (waiters === undefined) fillWaiters.set(names.entry, waiters = new Set())
+    waiters.add(onFill)
+    try {
+      for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) {
+        if (!signal.heard) {
+          await new Promise<void>((resolve) => {
+            const timer = clock.setTimeout(resolve, Math.max(1, Math.min(delay, until - clock.now())))
+            signal.wake = () => {
+              clock.clearTimeout(timer)
+              resolve()
+            }
+          })
+        }
+        signal.heard = false
+        const seen = await look(subjectId, names)
+        if (seen.key !== undefined || !seen.locked) return seen
+        if (clock.now() >= until) return { ...seen, timedOut: true }
+      }
+    } finally {
+      waiters.delete(onFill)
+      if (waiters.size === 0 && fillWaiters.get(names.entry) === waiters) fillWaiters.delete(names.entry)
     }
   }
 
@@ -201,7 +208,7 @@ export function createStoreLevel(settings: StoreLevelSettings): StoreLevel {
     peek(subjectId, scopeId) {
       if (typeof store.peek !== 'function') return undefined
       const names = namesOf(subjectId, scopeId)
-      return sighting(subjectId, names, store.peek([names.entry, names.mark, names.lock])).key
+      return sighting(subjectId, names, store.peek([names.entry, names.mark])).key // the lock matters only to a miss
     },
 
     async resolve(subjectId, scopeId, fill, flight) {
