@@ -11,20 +11,21 @@ async function main(): Promise<void> {
   const client = new Redis({ host: '127.0.0.1', port: Number(redisPort), lazyConnect: true })
   client.on('error', () => undefined) // the store reports its own failures
   await client.connect()
-  const routerFor = (cache: object): StsRouter => createStsRouter({
-    secretId: BENCH_SECRET_ID,
-    secretKey: BENCH_SECRET_KEY,
-    bucket: BENCH_BUCKET,
-    region: BENCH_REGION,
-    authorize: (req) => {
-      const user = req.get('x-user')
-      return user ? { subject: user, actions: ['name/cos:PutObject', 'name/cos:PostObject'], prefixes: [`uploads/${user}/*`] } : null
-    },
-    cache,
-    rateLimit: false, // one address sends everything here; limits would measure themselves, not the cache
-    sts: { endpoint: stsEndpoint, protocol: 'http:' },
-    logger: { warn: (message) => console.error(message), error: (message) => console.error(message) },
-  })
+  const routerFor = (cache: object): StsRouter =>
+    createStsRouter({
+      secretId: BENCH_SECRET_ID,
+      secretKey: BENCH_SECRET_KEY,
+      bucket: BENCH_BUCKET,
+      region: BENCH_REGION,
+      authorize: (req) => {
+        const user = req.get('x-user')
+        return user ? { subject: user, actions: ['name/cos:PutObject', 'name/cos:PostObject'], prefixes: [`uploads/${user}/*`] } : null
+      },
+      cache,
+      rateLimit: false, // one address sends everything here; limits would measure themselves, not the cache
+      sts: { endpoint: stsEndpoint, protocol: 'http:' },
+      logger: { warn: (message) => console.error(message), error: (message) => console.error(message) },
+    })
   // Each case has a router (and so a Redis prefix) of its own; the instances of one run share the prefixes.
   const routers = {
     memory: routerFor({}),

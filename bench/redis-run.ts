@@ -23,8 +23,15 @@ const BURST_MS = 1000
 /** `BENCH_CASES=burst,pause npm run bench:redis` runs only those cases (hit, pause, burst, size); all by default. */
 const CASES = new Set((process.env['BENCH_CASES'] ?? 'hit,pause,burst,size').split(','))
 
-interface Row { case: string; figure: string; target: string; met: boolean | undefined }
-interface App { url: string }
+interface Row {
+  case: string
+  figure: string
+  target: string
+  met: boolean | undefined
+}
+interface App {
+  url: string
+}
 
 async function main(): Promise<void> {
   const children: ChildProcess[] = []
@@ -36,90 +43,126 @@ async function main(): Promise<void> {
   try {
     const sts = await firstLine<{ endpoint: string; control: string }>(started(child('sts-process.ts', [String(STS_LATENCY_MS)])))
     const prefix = `bench:${randomBytes(4).toString('hex')}:`
-    const apps = await Promise.all(Array.from({ length: INSTANCES }, () => firstLine<App>(started(child('redis-app-process.ts', [sts.endpoint, String(redis.port), prefix])))))
+    const apps = await Promise.all(
+      Array.from({ length: INSTANCES }, () => firstLine<App>(started(child('redis-app-process.ts', [sts.endpoint, String(redis.port), prefix])))),
+    )
     const rows: Row[] = []
     const stsCalls = async () => ((await (await fetch(`${sts.control}/`)).json()) as { calls: number }).calls
-    const stats = async (app: App, router: string) => (await (await fetch(`${app.url}/stats/${router}`)).json()) as { stsCalls: number; storeErrors: number; hits: number; joined: number; misses: number; cpuMicros: number }
+    const stats = async (app: App, router: string) =>
+      (await (await fetch(`${app.url}/stats/${router}`)).json()) as {
+        stsCalls: number
+        storeErrors: number
+        hits: number
+        joined: number
+        misses: number
+        cpuMicros: number
+      }
     const user = (i: number) => `user-${i}`
 
     // 1. Hits at 50 connections over 1,000 users: bare Express, the in-process cache, the Redis store (with its first level).
     const [main] = apps as [App, ...App[]]
     if (CASES.has('hit')) {
-    await each(USERS, 50, (i) => status(main, '/memory', user(i)))
-    await each(USERS, 50, (i) => status(main, '/redis', user(i)))
-    const measured: Record<'bare' | 'memory' | 'redis', Measured[]> = { bare: [], memory: [], redis: [] }
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const route of ['bare', 'memory', 'redis'] as const) measured[route].push(await rate(main, route, () => stats(main, 'memory')))
-    }
-    const mean = (values: Measured[], pick: (m: Measured) => number) => values.reduce((sum, m) => sum + pick(m), 0) / values.length
-    const [bare, memory, redisHit] = (['bare', 'memory', 'redis'] as const).map((route) => ({ rate: mean(measured[route], (m) => m.rate), cpu: mean(measured[route], (m) => m.cpuMicrosPerRequest) })) as [{ rate: number; cpu: number }, { rate: number; cpu: number }, { rate: number; cpu: number }]
-    const redisStats = await stats(main, 'redis')
-    rows.push({ case: `bare Express, same JSON (${CONNECTIONS} conn.)`, figure: `${fmt(bare.rate)} req/s; server CPU ${bare.cpu.toFixed(0)} µs/req`, target: '', met: undefined })
-    rows.push({ case: `in-memory cache hit, ${fmt(USERS)} users (${CONNECTIONS} conn.)`, figure: `${fmt(memory.rate)} req/s = ${(memory.rate / bare.rate).toFixed(2)}× bare; server CPU ${memory.cpu.toFixed(0)} µs/req`, target: '', met: undefined })
-    rows.push({
-      case: `Redis-store hit, ${fmt(USERS)} users (${CONNECTIONS} conn.)`,
-      figure: `${fmt(redisHit.rate)} req/s = ${(redisHit.rate / memory.rate).toFixed(2)}× in-memory, ${(redisHit.rate / bare.rate).toFixed(2)}× bare; server CPU ${redisHit.cpu.toFixed(0)} µs/req; ${redisStats.stsCalls} STS calls, ${redisStats.storeErrors} store errors`,
-      target: '≥ 0.9× in-memory hit',
-      met: redisHit.rate / memory.rate >= 0.9,
-    })
+      await each(USERS, 50, (i) => status(main, '/memory', user(i)))
+      await each(USERS, 50, (i) => status(main, '/redis', user(i)))
+      const measured: Record<'bare' | 'memory' | 'redis', Measured[]> = { bare: [], memory: [], redis: [] }
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const route of ['bare', 'memory', 'redis'] as const) measured[route].push(await rate(main, route, () => stats(main, 'memory')))
+      }
+      const mean = (values: Measured[], pick: (m: Measured) => number) => values.reduce((sum, m) => sum + pick(m), 0) / values.length
+      const [bare, memory, redisHit] = (['bare', 'memory', 'redis'] as const).map((route) => ({
+        rate: mean(measured[route], (m) => m.rate),
+        cpu: mean(measured[route], (m) => m.cpuMicrosPerRequest),
+      })) as [{ rate: number; cpu: number }, { rate: number; cpu: number }, { rate: number; cpu: number }]
+      const redisStats = await stats(main, 'redis')
+      rows.push({
+        case: `bare Express, same JSON (${CONNECTIONS} conn.)`,
+        figure: `${fmt(bare.rate)} req/s; server CPU ${bare.cpu.toFixed(0)} µs/req`,
+        target: '',
+        met: undefined,
+      })
+      rows.push({
+        case: `in-memory cache hit, ${fmt(USERS)} users (${CONNECTIONS} conn.)`,
+        figure: `${fmt(memory.rate)} req/s = ${(memory.rate / bare.rate).toFixed(2)}× bare; server CPU ${memory.cpu.toFixed(0)} µs/req`,
+        target: '',
+        met: undefined,
+      })
+      rows.push({
+        case: `Redis-store hit, ${fmt(USERS)} users (${CONNECTIONS} conn.)`,
+        figure: `${fmt(redisHit.rate)} req/s = ${(redisHit.rate / memory.rate).toFixed(2)}× in-memory, ${(redisHit.rate / bare.rate).toFixed(2)}× bare; server CPU ${redisHit.cpu.toFixed(0)} µs/req; ${redisStats.stsCalls} STS calls, ${redisStats.storeErrors} store errors`,
+        target: '≥ 0.9× in-memory hit',
+        met: redisHit.rate / memory.rate >= 0.9,
+      })
     }
 
     // 2. A 300 ms CLIENT PAUSE under load on 3 instances: STS calls it causes, per process.
     if (CASES.has('pause')) {
-    await each(USERS * INSTANCES, 50, (i) => status(apps[i % INSTANCES]!, '/pause', user(Math.floor(i / INSTANCES))))
-    const before = await Promise.all(apps.map((app) => stats(app, 'pause')))
-    const admin = await redis.connect()
-    const paused = new Promise((resolve) => setTimeout(resolve, PAUSE.atMs)).then(() => admin.call('CLIENT', 'PAUSE', String(PAUSE.ms), 'ALL'))
-    const loads = await Promise.all(apps.map((app) => load(app, '/pause', Math.ceil(CONNECTIONS / INSTANCES), PAUSE.loadSeconds)))
-    await paused
-    const after = await Promise.all(apps.map((app) => stats(app, 'pause')))
-    const extra = after.map((stat, i) => stat.stsCalls - before[i]!.stsCalls)
-    const storeErrors = after.map((stat, i) => stat.storeErrors - before[i]!.storeErrors)
-    const served = loads.reduce((sum, result) => sum + result.requests.total, 0)
-    const failed = loads.reduce((sum, result) => sum + result.non2xx + result.errors, 0)
-    rows.push({
-      case: `${PAUSE.ms} ms CLIENT PAUSE under load (${INSTANCES} instances, ${CONNECTIONS} conn., ${fmt(USERS)} users, ${PAUSE.loadSeconds} s)`,
-      figure: `STS calls per process: ${extra.join(', ')}; store errors per process: ${storeErrors.join(', ')}; ${fmt(served)} requests, ${failed} not 200`,
-      target: '≤ 20 STS calls per process, all 200',
-      met: Math.max(...extra) <= 20 && failed === 0 && storeErrors.some((count) => count > 0),
-    })
+      await each(USERS * INSTANCES, 50, (i) => status(apps[i % INSTANCES]!, '/pause', user(Math.floor(i / INSTANCES))))
+      const before = await Promise.all(apps.map((app) => stats(app, 'pause')))
+      const admin = await redis.connect()
+      const paused = new Promise((resolve) => setTimeout(resolve, PAUSE.atMs)).then(() => admin.call('CLIENT', 'PAUSE', String(PAUSE.ms), 'ALL'))
+      const loads = await Promise.all(apps.map((app) => load(app, '/pause', Math.ceil(CONNECTIONS / INSTANCES), PAUSE.loadSeconds)))
+      await paused
+      const after = await Promise.all(apps.map((app) => stats(app, 'pause')))
+      const extra = after.map((stat, i) => stat.stsCalls - before[i]!.stsCalls)
+      const storeErrors = after.map((stat, i) => stat.storeErrors - before[i]!.storeErrors)
+      const served = loads.reduce((sum, result) => sum + result.requests.total, 0)
+      const failed = loads.reduce((sum, result) => sum + result.non2xx + result.errors, 0)
+      rows.push({
+        case: `${PAUSE.ms} ms CLIENT PAUSE under load (${INSTANCES} instances, ${CONNECTIONS} conn., ${fmt(USERS)} users, ${PAUSE.loadSeconds} s)`,
+        figure: `STS calls per process: ${extra.join(', ')}; store errors per process: ${storeErrors.join(', ')}; ${fmt(served)} requests, ${failed} not 200`,
+        target: '≤ 20 STS calls per process, all 200',
+        met: Math.max(...extra) <= 20 && failed === 0 && storeErrors.some((count) => count > 0),
+      })
     }
 
     // 3. A burst of 300 new users, each asking all 3 instances at once: STS calls, and how long a waiter lags the fill.
     if (CASES.has('burst')) {
-    const stsBefore = await stsCalls()
-    // A socket for every request: a request queued in the agent would count its queueing as lag.
-    const agents = apps.map(() => new http.Agent({ keepAlive: true, maxSockets: BURST_USERS }))
-    const answered: number[][] = Array.from({ length: BURST_USERS }, () => [])
-    const statuses: number[] = []
-    // The users arrive within BURST_MS (one every few ms); each user's three requests leave together.
-    await Promise.all(Array.from({ length: BURST_USERS * INSTANCES }, async (_, i) => {
-      const u = Math.floor(i / INSTANCES)
-      await new Promise((resolve) => setTimeout(resolve, (u * BURST_MS) / BURST_USERS))
-      statuses.push(await status(apps[i % INSTANCES]!, '/burst', `burst-${u}`, agents[i % INSTANCES]))
-      answered[u]!.push(performance.now())
-    }))
-    for (const agent of agents) agent.destroy()
-    const burstCalls = (await stsCalls()) - stsBefore
-    // The first answer for a user comes from the instance that filled (it answers right after its SET lands); the others waited.
-    const lags = answered.flatMap((times) => {
-      const sorted = [...times].sort((a, b) => a - b)
-      return sorted.slice(1).map((time) => time - sorted[0]!)
-    }).sort((a, b) => a - b)
-    const p99 = lags[Math.min(lags.length - 1, Math.ceil(lags.length * 0.99) - 1)] ?? 0
-    const burstStats = await Promise.all(apps.map((app) => stats(app, 'burst')))
-    rows.push({
-      case: `burst: ${BURST_USERS} new users within ${BURST_MS} ms, each on ${INSTANCES} instances at once`,
-      figure: `${burstCalls} STS calls; ${statuses.filter((code) => code === 200).length} × 200 of ${statuses.length}; joined ${burstStats.map((stat) => stat.joined).join(', ')}; other instances answered p50 ${(lags[Math.floor(lags.length / 2)] ?? 0).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms after the first`,
-      target: `exactly ${BURST_USERS} STS calls; p99 ≤ 100 ms`,
-      met: burstCalls === BURST_USERS && p99 <= 100 && statuses.every((code) => code === 200),
-    })
+      const stsBefore = await stsCalls()
+      // A socket for every request: a request queued in the agent would count its queueing as lag.
+      const agents = apps.map(() => new http.Agent({ keepAlive: true, maxSockets: BURST_USERS }))
+      const answered: number[][] = Array.from({ length: BURST_USERS }, () => [])
+      const statuses: number[] = []
+      // The users arrive within BURST_MS (one every few ms); each user's three requests leave together.
+      await Promise.all(
+        Array.from({ length: BURST_USERS * INSTANCES }, async (_, i) => {
+          const u = Math.floor(i / INSTANCES)
+          await new Promise((resolve) => setTimeout(resolve, (u * BURST_MS) / BURST_USERS))
+          statuses.push(await status(apps[i % INSTANCES]!, '/burst', `burst-${u}`, agents[i % INSTANCES]))
+          answered[u]!.push(performance.now())
+        }),
+      )
+      for (const agent of agents) agent.destroy()
+      const burstCalls = (await stsCalls()) - stsBefore
+      // The first answer for a user comes from the instance that filled (it answers right after its SET lands); the others waited.
+      const lags = answered
+        .flatMap((times) => {
+          const sorted = [...times].sort((a, b) => a - b)
+          return sorted.slice(1).map((time) => time - sorted[0]!)
+        })
+        .sort((a, b) => a - b)
+      const p99 = lags[Math.min(lags.length - 1, Math.ceil(lags.length * 0.99) - 1)] ?? 0
+      const burstStats = await Promise.all(apps.map((app) => stats(app, 'burst')))
+      rows.push({
+        case: `burst: ${BURST_USERS} new users within ${BURST_MS} ms, each on ${INSTANCES} instances at once`,
+        figure: `${burstCalls} STS calls; ${statuses.filter((code) => code === 200).length} × 200 of ${statuses.length}; joined ${burstStats.map((stat) => stat.joined).join(', ')}; other instances answered p50 ${(lags[Math.floor(lags.length / 2)] ?? 0).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms after the first`,
+        target: `exactly ${BURST_USERS} STS calls; p99 ≤ 100 ms`,
+        met: burstCalls === BURST_USERS && p99 <= 100 && statuses.every((code) => code === 200),
+      })
     }
 
     // 4. What one user costs in Redis: the sealed entry and the mark, as MEMORY USAGE reports them.
-    for (const sizes of CASES.has('size') ? ['local-STS-sized', 'documented-max'] as const : []) {
-      const bytes = await bytesPerUser(await redis.connect(), `${prefix}size-${sizes}:`, sizes === 'documented-max' ? { id: 1024, key: 1024, token: 4096 } : { id: 48, key: 44, token: 664 })
-      rows.push({ case: `Redis bytes per user, ${sizes === 'documented-max' ? "keys at STS's documented maxima" : 'local-STS-sized keys'}`, figure: `${fmt(bytes.total)} B (entry ${fmt(bytes.entry)} B, of which sealed value ${fmt(bytes.value)} chars; mark ${fmt(bytes.mark)} B)`, target: '', met: undefined })
+    for (const sizes of CASES.has('size') ? (['local-STS-sized', 'documented-max'] as const) : []) {
+      const bytes = await bytesPerUser(
+        await redis.connect(),
+        `${prefix}size-${sizes}:`,
+        sizes === 'documented-max' ? { id: 1024, key: 1024, token: 4096 } : { id: 48, key: 44, token: 664 },
+      )
+      rows.push({
+        case: `Redis bytes per user, ${sizes === 'documented-max' ? "keys at STS's documented maxima" : 'local-STS-sized keys'}`,
+        figure: `${fmt(bytes.total)} B (entry ${fmt(bytes.entry)} B, of which sealed value ${fmt(bytes.value)} chars; mark ${fmt(bytes.mark)} B)`,
+        target: '',
+        met: undefined,
+      })
     }
 
     print(rows)
@@ -130,7 +173,10 @@ async function main(): Promise<void> {
   }
 }
 
-interface Measured { rate: number; cpuMicrosPerRequest: number }
+interface Measured {
+  rate: number
+  cpuMicrosPerRequest: number
+}
 
 /** Requests per second over USERS users for SECONDS after a 1 s warm-up, and the app's CPU per request; any non-2xx aborts. */
 async function rate(app: App, route: string, cpuOf: () => Promise<{ cpuMicros: number }>): Promise<Measured> {
@@ -145,7 +191,9 @@ async function rate(app: App, route: string, cpuOf: () => Promise<{ cpuMicros: n
 function load(app: App, path: string, connections: number, seconds: number) {
   let next = 0
   return autocannon({
-    url: `${app.url}${path}`, connections, duration: seconds,
+    url: `${app.url}${path}`,
+    connections,
+    duration: seconds,
     requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'x-user': `user-${next++ % USERS}` } }) }],
   })
 }
@@ -163,24 +211,45 @@ async function status(app: App, path: string, user: string, agent?: http.Agent):
 /** Runs `task(0..count-1)` with at most `parallel` at once; fails on any answer but 200. */
 async function each(count: number, parallel: number, task: (i: number) => Promise<number>): Promise<void> {
   let next = 0
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (next < count) {
-      const i = next++
-      const code = await task(i)
-      if (code !== 200) throw new Error(`warm-up request ${i} answered ${code}`)
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) {
+        const i = next++
+        const code = await task(i)
+        if (code !== 200) throw new Error(`warm-up request ${i} answered ${code}`)
+      }
+    }),
+  )
 }
 
 async function bytesPerUser(client: import('ioredis').Redis, prefix: string, sizes: { id: number; key: number; token: number }) {
   const cache = createKeyCache({
-    max: 10, minRemainingSeconds: 300, store: createRedisCacheStore({ client, prefix }), secretId: BENCH_SECRET_ID, secretKey: BENCH_SECRET_KEY,
-    mode: 'GetFederationToken', fillTimeoutMs: 5000, logger: console,
+    max: 10,
+    minRemainingSeconds: 300,
+    store: createRedisCacheStore({ client, prefix }),
+    secretId: BENCH_SECRET_ID,
+    secretKey: BENCH_SECRET_KEY,
+    mode: 'GetFederationToken',
+    fillTimeoutMs: 5000,
+    logger: console,
   })
   const text = (length: number) => randomBytes(length).toString('base64url').slice(0, length)
   const expiredTime = Math.floor(Date.now() / 1000) + 1800
-  const key: IssuedKey = { tmpSecretId: text(sizes.id), tmpSecretKey: text(sizes.key), sessionToken: text(sizes.token), startTime: expiredTime - 1800, expiredTime, expiration: new Date(expiredTime * 1000).toISOString(), requestId: text(36) }
-  const policy = { version: '2.0' as const, statement: [{ effect: 'allow' as const, action: ['name/cos:PutObject'], resource: [`qcs::cos:${BENCH_REGION}:uid/1250000000:${BENCH_BUCKET}/uploads/size/*`] }] }
+  const key: IssuedKey = {
+    tmpSecretId: text(sizes.id),
+    tmpSecretKey: text(sizes.key),
+    sessionToken: text(sizes.token),
+    startTime: expiredTime - 1800,
+    expiredTime,
+    expiration: new Date(expiredTime * 1000).toISOString(),
+    requestId: text(36),
+  }
+  const policy = {
+    version: '2.0' as const,
+    statement: [
+      { effect: 'allow' as const, action: ['name/cos:PutObject'], resource: [`qcs::cos:${BENCH_REGION}:uid/1250000000:${BENCH_BUCKET}/uploads/size/*`] },
+    ],
+  }
   await cache.issue({ subject: 'size', bucket: BENCH_BUCKET, region: BENCH_REGION, policy, durationSeconds: 1800 }, async () => key)
   const names = await client.keys(`${prefix}*`)
   const usage = async (pattern: string) => {
@@ -211,7 +280,9 @@ function print(rows: Row[]): void {
   const cells = rows.map((row) => [row.case, row.figure, row.target, row.met === undefined ? '' : row.met ? 'met' : 'MISSED'])
   const widths = header.map((title, i) => Math.max(title.length, ...cells.map((cell) => (cell[i] ?? '').length)))
   const line = (cell: string[]) => `| ${cell.map((text, i) => text.padEnd(widths[i] ?? 0)).join(' | ')} |`
-  console.log(`\nexpress-cos-sts Redis store — Node ${process.version}, redis-server on a free port, local STS latency ${STS_LATENCY_MS} ms, ${SECONDS} s per hit case\n`)
+  console.log(
+    `\nexpress-cos-sts Redis store — Node ${process.version}, redis-server on a free port, local STS latency ${STS_LATENCY_MS} ms, ${SECONDS} s per hit case\n`,
+  )
   console.log([line(header), line(widths.map((width) => '-'.repeat(width))), ...cells.map(line)].join('\n'))
 }
 

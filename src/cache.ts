@@ -40,7 +40,8 @@ function uncachedIssuer(): KeyCache {
       }
     },
     invalidate(subject) {
-      if (typeof subject !== 'string' || subject === '') return Promise.reject(new TypeError('router.invalidate(subject) needs the subject string that authorize returned'))
+      if (typeof subject !== 'string' || subject === '')
+        return Promise.reject(new TypeError('router.invalidate(subject) needs the subject string that authorize returned'))
       return Promise.resolve(true)
     },
     stats: () => ({ ...counters, entries: 0, inFlight }),

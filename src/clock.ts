@@ -16,5 +16,7 @@ export const systemClock: Clock = {
 
 /** Resolves after `ms` by `clock`. */
 export function sleep(clock: Clock, ms: number): Promise<void> {
-  return new Promise((resolve) => { clock.setTimeout(resolve, ms) })
+  return new Promise((resolve) => {
+    clock.setTimeout(resolve, ms)
+  })
 }

@@ -51,7 +51,11 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): CacheSto
   }
   const { client, prefix = DEFAULT_PREFIX } = options
   if (client === null || typeof client !== 'object' || typeof client.call !== 'function' || typeof client.status !== 'string') {
-    throw new ConfigError('redis.client', 'must be an ioredis client (Redis or Cluster)', "pass the app's client: createRedisCacheStore({ client: new Redis(process.env.REDIS_URL) })")
+    throw new ConfigError(
+      'redis.client',
+      'must be an ioredis client (Redis or Cluster)',
+      "pass the app's client: createRedisCacheStore({ client: new Redis(process.env.REDIS_URL) })",
+    )
   }
   if (typeof prefix !== 'string' || prefix.length > 100) {
     throw new ConfigError('redis.prefix', 'must be a string of at most 100 characters', "use a short name such as 'cos-sts:' or 'myapp:cos-sts:'")
@@ -59,13 +63,21 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): CacheSto
   // Redis Cluster slots a key by its first {…}: a brace in the prefix would put every key in one slot ('app{cos}:')
   // or split a subject's keys across slots, failing every lookup with CROSSSLOT ('a{b:').
   if (/[{}]/.test(prefix)) {
-    throw new ConfigError('redis.prefix', `must not contain '{' or '}' (got ${JSON.stringify(prefix)}): they break Redis Cluster hash slots`, "drop the braces, e.g. 'app:cos:' instead of 'app{cos}:'; the store adds its own per-subject {…} hash tag")
+    throw new ConfigError(
+      'redis.prefix',
+      `must not contain '{' or '}' (got ${JSON.stringify(prefix)}): they break Redis Cluster hash slots`,
+      "drop the braces, e.g. 'app:cos:' instead of 'app{cos}:'; the store adds its own per-subject {…} hash tag",
+    )
   }
 
   const { sealSecret } = options
   const sealWeakness = sealSecret === undefined ? undefined : typeof sealSecret === 'string' ? sealSecretWeakness(sealSecret) : 'it is not a string'
   if (sealWeakness !== undefined) {
-    throw new ConfigError('redis.sealSecret', `is too weak to seal cached keys: ${sealWeakness}`, 'use 32 or more random characters, e.g. from `openssl rand -base64 33`, kept as secret as the SecretKey')
+    throw new ConfigError(
+      'redis.sealSecret',
+      `is too weak to seal cached keys: ${sealWeakness}`,
+      'use 32 or more random characters, e.g. from `openssl rand -base64 33`, kept as secret as the SecretKey',
+    )
   }
 
   const send = async (command: string, args: Array<string | number>): Promise<unknown> => {
@@ -75,7 +87,10 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): CacheSto
 
   const store: CacheStore = {
     async get(keys) {
-      const values = await send('MGET', keys.map((key) => prefix + key))
+      const values = await send(
+        'MGET',
+        keys.map((key) => prefix + key),
+      )
       if (!Array.isArray(values)) throw new Error('MGET did not answer with a list')
       return values.map((value: unknown) => (typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : null))
     },
@@ -110,7 +125,7 @@ function subscriptions(client: RedisClientLike, prefix: string): Pick<CacheStore
       for (const listener of listeners.get(channel) ?? []) listener(message)
     })
     for (const channel of listeners.keys()) made.subscribe(channel).catch(() => undefined)
-    return subscriber = made
+    return (subscriber = made)
   }
   client.on?.('end', () => {
     subscriber?.disconnect()
@@ -124,7 +139,7 @@ function subscriptions(client: RedisClientLike, prefix: string): Pick<CacheStore
       const name = prefix + channel
       let set = listeners.get(name)
       if (set === undefined) {
-        listeners.set(name, set = new Set())
+        listeners.set(name, (set = new Set()))
         await connection().subscribe(name)
       }
       set.add(listener)

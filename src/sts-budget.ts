@@ -126,7 +126,11 @@ export function createCallBudget(options: CallBudgetOptions): CallBudget {
         pump()
       })
     },
-    get inFlight() { return inFlight },
-    get queued() { return waiters.length },
+    get inFlight() {
+      return inFlight
+    },
+    get queued() {
+      return waiters.length
+    },
   }
 }

@@ -12,7 +12,9 @@ describe('cache store conformance: createRedisCacheStore on a real Redis', () =>
   let admin: Redis
   const prefixes: string[] = []
   const clients: Redis[] = []
-  before(async function () { admin = await connectTestRedis(this) })
+  before(async function () {
+    admin = await connectTestRedis(this)
+  })
   after(async () => {
     for (const prefix of prefixes) await deleteUnder(admin, prefix)
     for (const client of clients) client.disconnect()
@@ -52,7 +54,13 @@ describe('cache store conformance: the kit catches broken stores', () => {
   it('a store whose deleteIfValue deletes whatever the value', async () => {
     await failing(() => {
       const store = createMemoryCacheStore()
-      return { ...store, deleteIfValue: async (key) => { const [value] = await store.get([key]); if (value) await store.deleteIfValue(key, value) } }
+      return {
+        ...store,
+        deleteIfValue: async (key) => {
+          const [value] = await store.get([key])
+          if (value) await store.deleteIfValue(key, value)
+        },
+      }
     }, /deleteIfValue/)
   })
 

@@ -10,13 +10,21 @@ import { capturingLogger, startFixture, type Fixture } from './support/app.js'
 import { TEST_BUCKET, TEST_REGION, TEST_SECRET_ID, TEST_SECRET_KEY } from './support/keys.js'
 import { SLOW_CLOCK_ALLOWANCE_SECONDS } from '../src/response.js'
 
-type Body = { credentials: { tmpSecretId: string; tmpSecretKey: string; sessionToken: string }; startTime: number; expiredTime: number; expiration: string; requestId: string }
+type Body = {
+  credentials: { tmpSecretId: string; tmpSecretKey: string; sessionToken: string }
+  startTime: number
+  expiredTime: number
+  expiration: string
+  requestId: string
+}
 
 const get = (fixture: Fixture, user: string) => request(fixture.app).get('/creds').set('x-user', user)
 
 describe('cache: one STS call per scope per key lifetime', () => {
   let fixture: Fixture
-  beforeEach(async () => { fixture = await startFixture({ cache: {} }) })
+  beforeEach(async () => {
+    fixture = await startFixture({ cache: {} })
+  })
   afterEach(() => fixture.close())
 
   it('serves the second request from the cache with the original key, startTime and expiredTime', async () => {
@@ -24,11 +32,16 @@ describe('cache: one STS call per scope per key lifetime', () => {
     const second = (await get(fixture, 'alice').expect(200)).body as Body
     assert.equal(fixture.sts.calls.length, 1)
     assert.deepEqual(second, first)
-    assert.deepEqual(fixture.issues.map((event) => event.cached), [false, true])
+    assert.deepEqual(
+      fixture.issues.map((event) => event.cached),
+      [false, true],
+    )
     assert.equal(fixture.issues[1]?.requestId, first.requestId)
     const stats = fixture.router.cacheStats()
-    assert.deepEqual({ hits: stats.hits, misses: stats.misses, joined: stats.joined, stsCalls: stats.stsCalls, errors: stats.errors, entries: stats.entries },
-      { hits: 1, misses: 1, joined: 0, stsCalls: 1, errors: 0, entries: 1 })
+    assert.deepEqual(
+      { hits: stats.hits, misses: stats.misses, joined: stats.joined, stsCalls: stats.stsCalls, errors: stats.errors, entries: stats.entries },
+      { hits: 1, misses: 1, joined: 0, stsCalls: 1, errors: 0, entries: 1 },
+    )
   })
 
   it('gives each subject its own key, even for identical grants', async () => {
@@ -40,7 +53,10 @@ describe('cache: one STS call per scope per key lifetime', () => {
     const bob = (await get(fixture, 'bob').expect(200)).body as Body
     const aliceAgain = (await get(fixture, 'alice').expect(200)).body as Body
     assert.equal(fixture.sts.calls.length, 2)
-    assert.deepEqual(fixture.sts.calls.map((call) => call.policy), [fixture.sts.calls[0]?.policy, fixture.sts.calls[0]?.policy])
+    assert.deepEqual(
+      fixture.sts.calls.map((call) => call.policy),
+      [fixture.sts.calls[0]?.policy, fixture.sts.calls[0]?.policy],
+    )
     assert.notEqual(alice.credentials.tmpSecretId, bob.credentials.tmpSecretId)
     assert.equal(aliceAgain.credentials.tmpSecretId, alice.credentials.tmpSecretId)
     // Each key was issued under its own subject's federation name.
@@ -85,7 +101,10 @@ describe('cache: one STS call per scope per key lifetime', () => {
     fixture = await startFixture({ cache: false })
     for (let i = 0; i < 3; i++) await get(fixture, 'alice').expect(200)
     assert.equal(fixture.sts.calls.length, 3)
-    assert.deepEqual(fixture.issues.map((event) => event.cached), [false, false, false])
+    assert.deepEqual(
+      fixture.issues.map((event) => event.cached),
+      [false, false, false],
+    )
     assert.equal(fixture.router.cacheStats().stsCalls, 3)
     assert.equal(fixture.router.cacheStats().hits, 0)
   })
@@ -124,11 +143,33 @@ describe('cache: minimum remaining lifetime', () => {
   it('drops a key once time brings it inside the margin (clock moved, real STS call)', async () => {
     const sts = await startLocalSts({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY })
     try {
-      const resolved = resolveOptions({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, bucket: TEST_BUCKET, region: TEST_REGION, authorize: () => null, sts: { endpoint: sts.endpoint, protocol: sts.protocol } })
+      const resolved = resolveOptions({
+        secretId: TEST_SECRET_ID,
+        secretKey: TEST_SECRET_KEY,
+        bucket: TEST_BUCKET,
+        region: TEST_REGION,
+        authorize: () => null,
+        sts: { endpoint: sts.endpoint, protocol: sts.protocol },
+      })
       const callSts = createStsCaller(resolved)
       let clock = Date.now()
-      const cache = createKeyCache({ max: 10, minRemainingSeconds: 300, store: undefined, secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, mode: 'GetFederationToken', fillTimeoutMs: 2000, logger: capturingLogger(), now: () => clock })
-      const policy = { version: '2.0' as const, statement: [{ effect: 'allow' as const, action: ['name/cos:PutObject'], resource: [`qcs::cos:${TEST_REGION}:uid/1250000000:${TEST_BUCKET}/uploads/alice/*`] }] }
+      const cache = createKeyCache({
+        max: 10,
+        minRemainingSeconds: 300,
+        store: undefined,
+        secretId: TEST_SECRET_ID,
+        secretKey: TEST_SECRET_KEY,
+        mode: 'GetFederationToken',
+        fillTimeoutMs: 2000,
+        logger: capturingLogger(),
+        now: () => clock,
+      })
+      const policy = {
+        version: '2.0' as const,
+        statement: [
+          { effect: 'allow' as const, action: ['name/cos:PutObject'], resource: [`qcs::cos:${TEST_REGION}:uid/1250000000:${TEST_BUCKET}/uploads/alice/*`] },
+        ],
+      }
       const scope: ScopeRequest = { subject: 'alice', bucket: TEST_BUCKET, region: TEST_REGION, policy, durationSeconds: 1800 }
       const fill = () => callSts({ subject: 'alice', policy, durationSeconds: 1800 })
       const first = await cache.issue(scope, fill)
@@ -209,10 +250,14 @@ describe('cache: bound and invalidate', () => {
     try {
       const alice = (await get(fixture, 'alice').expect(200)).body as Body
       const bob = (await get(fixture, 'bob').expect(200)).body as Body
-      await request(fixture.app).post('/creds').set('x-user', 'alice').send({ scope: [{ action: 'name/cos:PutObject', prefix: 'uploads/alice/a.jpg' }] }).expect(200)
+      await request(fixture.app)
+        .post('/creds')
+        .set('x-user', 'alice')
+        .send({ scope: [{ action: 'name/cos:PutObject', prefix: 'uploads/alice/a.jpg' }] })
+        .expect(200)
       assert.equal(fixture.router.cacheStats().entries, 3)
       assert.equal(await fixture.router.invalidate('alice'), true)
-      assert.equal(fixture.router.cacheStats().entries, 1, 'both of alice\'s scopes are gone')
+      assert.equal(fixture.router.cacheStats().entries, 1, "both of alice's scopes are gone")
       const aliceAfter = (await get(fixture, 'alice').expect(200)).body as Body
       const bobAfter = (await get(fixture, 'bob').expect(200)).body as Body
       assert.notEqual(aliceAfter.credentials.tmpSecretId, alice.credentials.tmpSecretId)
@@ -228,7 +273,9 @@ describe('cache: bound and invalidate', () => {
     try {
       // The call from before invalidate answers last, so it must not overwrite the newer key.
       fixture.sts.setLatency(600)
-      const before = get(fixture, 'alice').expect(200).then((res) => res.body as Body)
+      const before = get(fixture, 'alice')
+        .expect(200)
+        .then((res) => res.body as Body)
       await waitFor(() => fixture.sts.calls.length === 1)
       await new Promise((resolve) => setTimeout(resolve, 100))
       assert.equal(await fixture.router.invalidate('alice'), true)
@@ -259,12 +306,15 @@ describe('cache: bound and invalidate', () => {
 describe('cache: options', () => {
   const valid: StsRouterOptions = { secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, bucket: TEST_BUCKET, region: TEST_REGION, authorize: () => null }
   const refuses = (cache: unknown, option: string, fix: RegExp, extra: Partial<StsRouterOptions> = {}) =>
-    assert.throws(() => createStsRouter({ ...valid, ...extra, cache: cache as StsRouterOptions['cache'] }), (error: unknown) => {
-      assert.ok(error instanceof ConfigError, String(error))
-      assert.match(error.message, new RegExp(`option \`${option.replace(/\./g, '\\.')}\``))
-      assert.match(error.message, fix)
-      return true
-    })
+    assert.throws(
+      () => createStsRouter({ ...valid, ...extra, cache: cache as StsRouterOptions['cache'] }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError, String(error))
+        assert.match(error.message, new RegExp(`option \`${option.replace(/\./g, '\\.')}\``))
+        assert.match(error.message, fix)
+        return true
+      },
+    )
 
   it('defaults to max 10000 and minRemainingSeconds 300', () => {
     const resolved = resolveOptions(valid)

@@ -50,7 +50,8 @@ function startInstance(sts: LocalSts, client: Redis, prefix: string, extra: Part
 }
 
 const get = (instance: Instance, user: string) => request(instance.app).get('/creds').set('x-user', user)
-const storeFailures = (instance: Instance) => instance.logger.lines.filter((line) => line.level === 'error' && line.message.includes('shared cache store failed'))
+const storeFailures = (instance: Instance) =>
+  instance.logger.lines.filter((line) => line.level === 'error' && line.message.includes('shared cache store failed'))
 
 describe('Redis cache store: several instances', () => {
   let admin: Redis
@@ -98,13 +99,22 @@ describe('Redis cache store: several instances', () => {
     for (const user of ['alice', 'bob', 'carol']) {
       const before = sts.calls.length
       const answers = await Promise.all(instances.map((instance) => get(instance, user)))
-      assert.ok(answers.every((res) => res.status === 200), answers.map((res) => res.status).join())
+      assert.ok(
+        answers.every((res) => res.status === 200),
+        answers.map((res) => res.status).join(),
+      )
       assert.equal(sts.calls.length - before, 1, `${user}: one STS call for three instances`)
       assert.equal(new Set(answers.map((res) => (res.body as Body).credentials.tmpSecretId)).size, 1)
     }
     const totals = instances.map((instance) => instance.router.cacheStats())
-    assert.equal(totals.reduce((sum, stats) => sum + stats.stsCalls, 0), 3)
-    assert.equal(totals.reduce((sum, stats) => sum + stats.joined + stats.hits, 0), 6)
+    assert.equal(
+      totals.reduce((sum, stats) => sum + stats.stsCalls, 0),
+      3,
+    )
+    assert.equal(
+      totals.reduce((sum, stats) => sum + stats.joined + stats.hits, 0),
+      6,
+    )
   })
 
   it('keeps only ciphertext under digest names in Redis, with a TTL that follows the key', async () => {
@@ -115,7 +125,12 @@ describe('Redis cache store: several instances', () => {
     const entries = names.filter((name) => name.startsWith(`${prefix}k:`))
     assert.equal(entries.length, 1, names.join())
     const secrets = [body.credentials.tmpSecretId, body.credentials.tmpSecretKey, body.credentials.sessionToken, subject, TEST_SECRET_KEY]
-    const encoded = secrets.flatMap((secret) => [secret, Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('base64url'), Buffer.from(secret).toString('hex')])
+    const encoded = secrets.flatMap((secret) => [
+      secret,
+      Buffer.from(secret).toString('base64'),
+      Buffer.from(secret).toString('base64url'),
+      Buffer.from(secret).toString('hex'),
+    ])
     for (const name of names) {
       assert.ok(!name.includes(subject), `the subject stands in clear in ${name}`)
       const value = (await admin.get(name)) ?? ''
@@ -131,7 +146,7 @@ describe('Redis cache store: several instances', () => {
   it("never serves a value moved under another subject's name", async () => {
     const instance = startInstance(sts, await client(), prefix)
     const alice = (await get(instance, 'alice').expect(200)).body as Body
-    const [aliceName] = (await keysUnder(admin, `${prefix}k:`))
+    const [aliceName] = await keysUnder(admin, `${prefix}k:`)
     const bob = (await get(instance, 'bob').expect(200)).body as Body
     const bobName = (await keysUnder(admin, `${prefix}k:`)).find((name) => name !== aliceName)
     assert.ok(aliceName && bobName)
@@ -158,10 +173,15 @@ describe('Redis cache store: several instances', () => {
 
   it('never mixes GetFederationToken and AssumeRole keys of the same scope', async () => {
     const federation = startInstance(sts, await client(), prefix)
-    const role = startInstance(sts, await client(), prefix, { sts: { endpoint: sts.endpoint, protocol: sts.protocol, roleArn: 'qcs::cam::uin/100000000001:roleName/cos-uploader' } })
+    const role = startInstance(sts, await client(), prefix, {
+      sts: { endpoint: sts.endpoint, protocol: sts.protocol, roleArn: 'qcs::cam::uin/100000000001:roleName/cos-uploader' },
+    })
     await get(federation, 'alice').expect(200)
     await get(role, 'alice').expect(200)
-    assert.deepEqual(sts.calls.map((call) => call.action), ['GetFederationToken', 'AssumeRole'])
+    assert.deepEqual(
+      sts.calls.map((call) => call.action),
+      ['GetFederationToken', 'AssumeRole'],
+    )
   })
 
   it('does not share a failure: the lock is released and the next instance calls STS at once', async () => {
@@ -190,7 +210,7 @@ describe('Redis cache store: Redis fails, requests do not', () => {
   })
   beforeEach(() => sts.reset())
 
-  it('answers 200 through STS when the client points at a closed port, logs it once, and never waits out ioredis\'s queue', async () => {
+  it("answers 200 through STS when the client points at a closed port, logs it once, and never waits out ioredis's queue", async () => {
     const port = await closedPort()
     const client = new Redis({ host: '127.0.0.1', port }) // ioredis defaults: it would queue commands while reconnecting
     client.on('error', () => undefined)
@@ -202,7 +222,10 @@ describe('Redis cache store: Redis fails, requests do not', () => {
         assert.ok(Date.now() - started < 2000, `answered in ${Date.now() - started} ms`)
       }
       assert.equal(sts.calls.length, 2, 'while Redis is out, keys are kept in process')
-      assert.deepEqual(instance.issues.map((event) => event.cached), [false, true, false])
+      assert.deepEqual(
+        instance.issues.map((event) => event.cached),
+        [false, true, false],
+      )
       assert.equal(storeFailures(instance).length, 1, 'one log line for the outage, not one per request')
       assert.match(JSON.stringify(storeFailures(instance)[0]?.details), /not ready/, 'a client that is not ready fails at once')
       assert.ok(instance.router.cacheStats().storeErrors >= 1)
@@ -290,14 +313,20 @@ describe('Redis cache store: Redis fails, requests do not', () => {
 
 describe('Redis cache store: the subpath', () => {
   it('refuses a missing client or a bad prefix with a ConfigError', () => {
-    assert.throws(() => createRedisCacheStore({} as never), (error: unknown) => error instanceof ConfigError && /redis\.client/.test(error.message))
-    assert.throws(() => createRedisCacheStore({ client: { status: 'ready', call: async () => null }, prefix: 5 as never }), (error: unknown) => error instanceof ConfigError && /redis\.prefix/.test(error.message))
+    assert.throws(
+      () => createRedisCacheStore({} as never),
+      (error: unknown) => error instanceof ConfigError && /redis\.client/.test(error.message),
+    )
+    assert.throws(
+      () => createRedisCacheStore({ client: { status: 'ready', call: async () => null }, prefix: 5 as never }),
+      (error: unknown) => error instanceof ConfigError && /redis\.prefix/.test(error.message),
+    )
   })
 
   it('loads nothing Redis from the main entry', () => {
     const script = [
       "require('./src/index.ts')",
-      "const redisModules = () => Object.keys(require.cache).filter((name) => /node_modules[\\\\/](ioredis|redis|@redis|rate-limit-redis)[\\\\/]/.test(name)).length",
+      'const redisModules = () => Object.keys(require.cache).filter((name) => /node_modules[\\\\/](ioredis|redis|@redis|rate-limit-redis)[\\\\/]/.test(name)).length',
       'const fromMain = redisModules()',
       "require('ioredis')", // the check itself works: loading ioredis shows up
       'console.log(JSON.stringify({ fromMain, afterIoredis: redisModules() }))',
@@ -342,15 +371,18 @@ async function startFreezableProxy(): Promise<{ port: number; freeze(): void; th
   const { port } = server.address() as { port: number }
   return {
     port,
-    freeze: () => { frozen = true },
+    freeze: () => {
+      frozen = true
+    },
     thaw: () => {
       frozen = false
       for (const deliver of held.splice(0)) deliver()
     },
-    close: () => new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy()
-      server.close(() => resolve())
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      }),
   }
 }
 

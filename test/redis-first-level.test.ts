@@ -53,7 +53,7 @@ describe('Redis cache store: first level and invalidation across instances', () 
     assert.equal(a.cache.isServable(a.scope('bob')), false)
   })
 
-  it('with pub/sub, invalidate() on one instance drops the key from the others\' first level at once (no clock moved)', async () => {
+  it("with pub/sub, invalidate() on one instance drops the key from the others' first level at once (no clock moved)", async () => {
     const clock = fakeClock(Date.now()) // first-level entries never go stale by time here: only the message can drop them
     const [a, b] = [cacheInstance(sts, await client(), prefix, { clock }), cacheInstance(sts, await client(), prefix, { clock })]
     await subscribed(admin, prefix, 2)
@@ -116,7 +116,7 @@ describe('Redis cache store: first level and invalidation across instances', () 
     assert.equal(got.cached, false, 'a gave up on the store and called STS itself')
     const locks = await keysUnder(admin, `${prefix}l:`)
     assert.equal(locks.length, 1, 'the SET NX did take the lock in Redis')
-    assert.ok(await admin.pttl(locks[0]!) > 2000, 'its TTL is seconds away: if it goes now, it was released')
+    assert.ok((await admin.pttl(locks[0]!)) > 2000, 'its TTL is seconds away: if it goes now, it was released')
     // Bounded well inside the lock's TTL (sts.timeoutMs + 1 s = 3 s), so expiry cannot pass for release.
     await until(async () => (await keysUnder(admin, `${prefix}l:`)).length === 0, 'the late lock was released', 1000)
     assert.match(JSON.stringify(a.logger.lines), /lock: no answer within 200 ms/)
@@ -166,9 +166,13 @@ describe('Redis cache store: the seal secret', () => {
   let admin: Redis
   let prefix: string
   const clients: Redis[] = []
-  before(async function () { admin = await connectTestRedis(this) })
+  before(async function () {
+    admin = await connectTestRedis(this)
+  })
   after(() => admin?.disconnect())
-  beforeEach(() => { prefix = uniquePrefix() })
+  beforeEach(() => {
+    prefix = uniquePrefix()
+  })
   afterEach(async () => {
     for (const made of clients.splice(0)) made.disconnect()
     await deleteUnder(admin, prefix)
@@ -178,15 +182,22 @@ describe('Redis cache store: the seal secret', () => {
   it('refuses a weak secretKey for sealing with a ConfigError naming secretKey and sealSecret', async () => {
     const client = await appRedisClient()
     clients.push(client)
-    for (const [secretKey, why] of [['placeholder', /fewer than 32/], ['x'.repeat(40), /kinds of character/], ['abAB12'.repeat(6), /distinct characters/]] as const) {
-      assert.throws(() => createStsRouter({ ...base, secretKey, cache: { store: createRedisCacheStore({ client, prefix }) } }), (error: unknown) => {
-        assert.ok(error instanceof ConfigError, String(error))
-        assert.match(error.message, /option `secretKey` is too weak to seal/)
-        assert.match(error.message, why)
-        assert.match(error.message, /sealSecret/)
-        assert.ok(!error.message.includes(secretKey), 'the secret is never echoed')
-        return true
-      })
+    for (const [secretKey, why] of [
+      ['placeholder', /fewer than 32/],
+      ['x'.repeat(40), /kinds of character/],
+      ['abAB12'.repeat(6), /distinct characters/],
+    ] as const) {
+      assert.throws(
+        () => createStsRouter({ ...base, secretKey, cache: { store: createRedisCacheStore({ client, prefix }) } }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError, String(error))
+          assert.match(error.message, /option `secretKey` is too weak to seal/)
+          assert.match(error.message, why)
+          assert.match(error.message, /sealSecret/)
+          assert.ok(!error.message.includes(secretKey), 'the secret is never echoed')
+          return true
+        },
+      )
     }
     // In process nothing is sealed, so nothing is refused.
     assert.doesNotThrow(() => createStsRouter({ ...base, secretKey: 'placeholder', cache: {} }))
@@ -195,7 +206,10 @@ describe('Redis cache store: the seal secret', () => {
   it('refuses a weak sealSecret on the store', async () => {
     const client = await appRedisClient()
     clients.push(client)
-    assert.throws(() => createRedisCacheStore({ client, prefix, sealSecret: 'short-secret' }), (error: unknown) => error instanceof ConfigError && /`redis\.sealSecret` is too weak/.test(error.message) && !error.message.includes('short-secret'))
+    assert.throws(
+      () => createRedisCacheStore({ client, prefix, sealSecret: 'short-secret' }),
+      (error: unknown) => error instanceof ConfigError && /`redis\.sealSecret` is too weak/.test(error.message) && !error.message.includes('short-secret'),
+    )
   })
 
   it("with a sealSecret, a placeholder secretKey is accepted and the store's values open only with the sealSecret", async () => {
@@ -224,9 +238,14 @@ describe('Redis cache store: the seal secret', () => {
 /** A router-less cache on `store` with the given permanent key, for the seal-secret case. */
 function cacheInstanceFor(sts: LocalSts, secretKey: string, store: CacheStore) {
   const router = createStsRouter({
-    secretId: TEST_SECRET_ID, secretKey, bucket: TEST_BUCKET, region: TEST_REGION, rateLimit: false,
+    secretId: TEST_SECRET_ID,
+    secretKey,
+    bucket: TEST_BUCKET,
+    region: TEST_REGION,
+    rateLimit: false,
     authorize: () => ({ subject: 'alice', actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/*'] }),
-    cache: { store }, sts: { endpoint: sts.endpoint, protocol: sts.protocol },
+    cache: { store },
+    sts: { endpoint: sts.endpoint, protocol: sts.protocol },
   })
   return {
     issue: async () => {

@@ -28,21 +28,32 @@ describe('Redis cache store: a stall is not an STS storm', function () {
   it('a 300 ms CLIENT PAUSE under load costs at most a few STS calls per instance, and every request is answered 200', async () => {
     const USERS = 200
     const prefix = uniquePrefix()
-    const instances = await Promise.all([0, 1].map(async () => {
-      const logger = capturingLogger()
-      // A short first level, so the pause meets many store reads (every key is re-read from Redis every 100 ms).
-      const router: StsRouter = createStsRouter({
-        secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, bucket: TEST_BUCKET, region: TEST_REGION, rateLimit: false, logger,
-        authorize: (req) => ({ subject: req.get('x-user') ?? 'nobody', actions: ['name/cos:PutObject'], prefixes: [`uploads/${req.get('x-user') ?? 'nobody'}/*`] }),
-        cache: { store: createRedisCacheStore({ client: await redis.connect(), prefix }), firstLevelTtlMs: 100 },
-        sts: { endpoint: sts.endpoint, protocol: sts.protocol },
-      })
-      const app = express()
-      app.use('/creds', router)
-      const server = app.listen(0, '127.0.0.1')
-      await new Promise((resolve) => server.once('listening', resolve))
-      return { router, server, port: (server.address() as AddressInfo).port }
-    }))
+    const instances = await Promise.all(
+      [0, 1].map(async () => {
+        const logger = capturingLogger()
+        // A short first level, so the pause meets many store reads (every key is re-read from Redis every 100 ms).
+        const router: StsRouter = createStsRouter({
+          secretId: TEST_SECRET_ID,
+          secretKey: TEST_SECRET_KEY,
+          bucket: TEST_BUCKET,
+          region: TEST_REGION,
+          rateLimit: false,
+          logger,
+          authorize: (req) => ({
+            subject: req.get('x-user') ?? 'nobody',
+            actions: ['name/cos:PutObject'],
+            prefixes: [`uploads/${req.get('x-user') ?? 'nobody'}/*`],
+          }),
+          cache: { store: createRedisCacheStore({ client: await redis.connect(), prefix }), firstLevelTtlMs: 100 },
+          sts: { endpoint: sts.endpoint, protocol: sts.protocol },
+        })
+        const app = express()
+        app.use('/creds', router)
+        const server = app.listen(0, '127.0.0.1')
+        await new Promise((resolve) => server.once('listening', resolve))
+        return { router, server, port: (server.address() as AddressInfo).port }
+      }),
+    )
     const agent = new http.Agent({ keepAlive: true, maxSockets: 32 })
     try {
       const warm = await Promise.all(Array.from({ length: USERS }, (_, user) => get(agent, instances[user % 2]!.port, `user-${user}`)))
@@ -55,17 +66,22 @@ describe('Redis cache store: a stall is not an STS storm', function () {
       let sent = 0
       const stopAt = Date.now() + 1500
       const paused = new Promise((resolve) => setTimeout(resolve, 400)).then(() => admin.call('CLIENT', 'PAUSE', '300', 'ALL'))
-      await Promise.all(Array.from({ length: 16 }, async () => {
-        while (Date.now() < stopAt && sent < 50_000) {
-          const user = sent++ % USERS
-          statuses.push(await get(agent, instances[user % 2]!.port, `user-${user}`))
-        }
-      }))
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (Date.now() < stopAt && sent < 50_000) {
+            const user = sent++ % USERS
+            statuses.push(await get(agent, instances[user % 2]!.port, `user-${user}`))
+          }
+        }),
+      )
       assert.equal(await paused, 'OK')
       assert.ok(statuses.length > 100, `${statuses.length} requests`)
       assert.deepEqual([...new Set(statuses)], [200])
       const storeErrors = instances.map(({ router }) => router.cacheStats().storeErrors)
-      assert.ok(storeErrors.every((count) => count > 0), `the pause was felt: store errors ${storeErrors.join(', ')}`)
+      assert.ok(
+        storeErrors.every((count) => count > 0),
+        `the pause was felt: store errors ${storeErrors.join(', ')}`,
+      )
       // 0.1.0 bypassed the store for a second on one late reply and called STS for every request: hundreds here.
       assert.ok(sts.calls.length <= 20, `${sts.calls.length} STS calls for a 300 ms pause`)
     } finally {
@@ -79,7 +95,9 @@ describe('Redis cache store: a stall is not an STS storm', function () {
     await instance.issue('alice')
     const pending = instance.issue('alice') // its MGET is on the wire now
     const blockedUntil = Date.now() + 300
-    while (Date.now() < blockedUntil) { /* the event loop is blocked, as by a slow handler */ }
+    while (Date.now() < blockedUntil) {
+      /* the event loop is blocked, as by a slow handler */
+    }
     const served = await pending
     assert.equal(served.cached, true)
     assert.equal(instance.cache.stats().storeErrors, 0)

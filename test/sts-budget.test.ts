@@ -9,8 +9,7 @@ import { startFixture, type Fixture } from './support/app.js'
 import { fakeClock, settledNow } from './support/fake-clock.js'
 import { TEST_BUCKET, TEST_REGION, TEST_SECRET_ID, TEST_SECRET_KEY } from './support/keys.js'
 
-const budgetOf = (options: Partial<CallBudgetOptions>) =>
-  createCallBudget({ maxCalls: 1000, windowMs: 1000, maxConcurrency: 1000, maxQueue: 1000, ...options })
+const budgetOf = (options: Partial<CallBudgetOptions>) => createCallBudget({ maxCalls: 1000, windowMs: 1000, maxConcurrency: 1000, maxQueue: 1000, ...options })
 
 const later = (ms: number) => Date.now() + ms
 const settled = settledNow
@@ -70,13 +69,15 @@ describe('sts-budget: the call budget', () => {
     const budget = budgetOf({ maxCalls: 5, windowMs: 100, clock })
     const starts: number[] = []
     const ends: number[] = []
-    const all = Promise.all(Array.from({ length: 23 }, async (_, i) => {
-      const release = await budget.acquire(clock.now() + 2000)
-      starts.push(clock.now())
-      await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), i % 3 === 0 ? 15 : 1))
-      ends.push(clock.now())
-      release()
-    }))
+    const all = Promise.all(
+      Array.from({ length: 23 }, async (_, i) => {
+        const release = await budget.acquire(clock.now() + 2000)
+        starts.push(clock.now())
+        await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), i % 3 === 0 ? 15 : 1))
+        ends.push(clock.now())
+        release()
+      }),
+    )
     await clock.runAllAsync()
     await all
     assert.equal(starts.length, 23)
@@ -108,7 +109,12 @@ describe('sts-budget: the call budget', () => {
     const budget = budgetOf({ maxConcurrency: 1 })
     const hold = await budget.acquire(later(1000))
     const order: number[] = []
-    const waiting = [1, 2, 3].map((n) => budget.acquire(later(1000)).then((release) => { order.push(n); release() }))
+    const waiting = [1, 2, 3].map((n) =>
+      budget.acquire(later(1000)).then((release) => {
+        order.push(n)
+        release()
+      }),
+    )
     hold()
     await Promise.all(waiting)
     assert.deepEqual(order, [1, 2, 3])
@@ -118,7 +124,10 @@ describe('sts-budget: the call budget', () => {
     const budget = budgetOf({ maxCalls: 2, windowMs: 1000, maxConcurrency: 1, maxQueue: 2 })
     const hold = await budget.acquire(later(100))
     const queued = [budget.acquire(later(100)), budget.acquire(later(100))]
-    const refused = await budget.acquire(later(100)).then(() => undefined, (error: unknown) => error)
+    const refused = await budget.acquire(later(100)).then(
+      () => undefined,
+      (error: unknown) => error,
+    )
     assert.ok(refused instanceof BudgetExhausted)
     assert.equal(refused.reason, 'queue-full')
     assert.ok(refused.retryAfterMs >= 2000, `estimate ${refused.retryAfterMs} ms for 3 waiting callers at 2 per second`)
@@ -126,7 +135,11 @@ describe('sts-budget: the call budget', () => {
     hold()
     const outcomes = await Promise.allSettled(queued)
     for (const outcome of outcomes) if (outcome.status === 'fulfilled') outcome.value()
-    assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected'], 'the second waiter needs the window to move: past its deadline')
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.status),
+      ['fulfilled', 'rejected'],
+      'the second waiter needs the window to move: past its deadline',
+    )
   })
 
   it('maxQueue 0 refuses at once whenever no slot is free', async () => {
@@ -166,10 +179,11 @@ describe('sts-budget: the call budget', () => {
 
 describe('sts-budget: options', () => {
   const base: StsRouterOptions = { secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, bucket: TEST_BUCKET, region: TEST_REGION, authorize: () => null }
-  const throwsNaming = (sts: Record<string, unknown>, option: string, fix: RegExp) => assert.throws(
-    () => createStsRouter({ ...base, sts }),
-    (error: unknown) => error instanceof ConfigError && error.message.includes(`\`${option}\``) && fix.test(error.message),
-  )
+  const throwsNaming = (sts: Record<string, unknown>, option: string, fix: RegExp) =>
+    assert.throws(
+      () => createStsRouter({ ...base, sts }),
+      (error: unknown) => error instanceof ConfigError && error.message.includes(`\`${option}\``) && fix.test(error.message),
+    )
 
   it('names the option and the fix', () => {
     for (const value of [0, 601, 1.5, '500']) throwsNaming({ maxCallsPerSecond: value }, 'sts.maxCallsPerSecond', /600 calls\/s per account.*500 \/ N/)
@@ -246,14 +260,20 @@ describe('sts-budget: through the router', () => {
   })
 })
 
-interface Answer { status: number; code: string | undefined; retryAfter: string | undefined }
+interface Answer {
+  status: number
+  code: string | undefined
+  retryAfter: string | undefined
+}
 
 function get(port: number, user: string, agent?: http.Agent): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: '/creds', headers: { 'x-user': user }, agent: agent ?? false }, (res) => {
       let body = ''
       res.setEncoding('utf8')
-      res.on('data', (chunk: string) => { body += chunk })
+      res.on('data', (chunk: string) => {
+        body += chunk
+      })
       res.on('end', () => {
         const parsed = JSON.parse(body) as { error?: { code?: string } }
         const retryAfter = res.headers['retry-after']

@@ -13,14 +13,18 @@ import { startFixture, type Fixture } from './support/app.js'
 import { fakeClock, settledNow } from './support/fake-clock.js'
 import { TEST_BUCKET, TEST_REGION, TEST_SECRET_ID, TEST_SECRET_KEY } from './support/keys.js'
 
-const POLICY = encodeURIComponent(JSON.stringify({
-  version: '2.0',
-  statement: [{ effect: 'allow', action: ['name/cos:PutObject'], resource: ['qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/uploads/a/*'] }],
-}))
+const POLICY = encodeURIComponent(
+  JSON.stringify({
+    version: '2.0',
+    statement: [{ effect: 'allow', action: ['name/cos:PutObject'], resource: ['qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/uploads/a/*'] }],
+  }),
+)
 
 describe('sts-retry: which failures are retried (errors from the real SDK)', () => {
   let sts: LocalSts
-  before(async () => { sts = await startLocalSts({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY }) })
+  before(async () => {
+    sts = await startLocalSts({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY })
+  })
   after(() => sts.close())
 
   /** The rejection the real SDK gives for one call, with the given key, fault, or parameters. */
@@ -73,8 +77,14 @@ describe('sts-retry: backoff and the retry loop', () => {
   it('waits between half and all of BASE·2^(n-1) before retry n', () => {
     for (const retry of [1, 2, 3]) {
       const ceiling = RETRY_BASE_MS * 2 ** (retry - 1)
-      assert.equal(backoffMs(retry, () => 0), ceiling / 2)
-      assert.equal(backoffMs(retry, () => 1), ceiling)
+      assert.equal(
+        backoffMs(retry, () => 0),
+        ceiling / 2,
+      )
+      assert.equal(
+        backoffMs(retry, () => 1),
+        ceiling,
+      )
     }
     const spread = new Set(Array.from({ length: 50 }, () => backoffMs(1)))
     assert.ok(spread.size > 10, 'jittered, so throttled callers do not retry in step')
@@ -85,7 +95,13 @@ describe('sts-retry: backoff and the retry loop', () => {
   it('retries up to maxRetries, then throws the last error', async () => {
     const clock = fakeClock()
     let attempts = 0
-    const retried = withRetries(async () => { attempts++; throw throttled() }, { maxRetries: 2, deadline: clock.now() + 5000, reserveMs: 0, random: () => 0, clock })
+    const retried = withRetries(
+      async () => {
+        attempts++
+        throw throttled()
+      },
+      { maxRetries: 2, deadline: clock.now() + 5000, reserveMs: 0, random: () => 0, clock },
+    )
     retried.catch(() => undefined) // asserted below, once time has moved
     await clock.tickAsync(RETRY_BASE_MS / 2 - 1)
     assert.equal(attempts, 1, 'retry 1 waits its backoff')
@@ -100,7 +116,13 @@ describe('sts-retry: backoff and the retry loop', () => {
   it('returns the first success', async () => {
     const clock = fakeClock()
     let attempts = 0
-    const answered = withRetries(async () => { if (++attempts < 3) throw throttled(); return 'key' }, { maxRetries: 2, deadline: clock.now() + 5000, reserveMs: 0, random: () => 0, clock })
+    const answered = withRetries(
+      async () => {
+        if (++attempts < 3) throw throttled()
+        return 'key'
+      },
+      { maxRetries: 2, deadline: clock.now() + 5000, reserveMs: 0, random: () => 0, clock },
+    )
     await clock.runAllAsync()
     const answer = await answered
     assert.equal(answer, 'key')
@@ -109,7 +131,15 @@ describe('sts-retry: backoff and the retry loop', () => {
 
   it('never retries a final error', async () => {
     let attempts = 0
-    await assert.rejects(withRetries(async () => { attempts++; throw Object.assign(new Error('bad key'), { code: 'AuthFailure.SignatureFailure' }) }, { maxRetries: 5, deadline: Date.now() + 5000, reserveMs: 0 }))
+    await assert.rejects(
+      withRetries(
+        async () => {
+          attempts++
+          throw Object.assign(new Error('bad key'), { code: 'AuthFailure.SignatureFailure' })
+        },
+        { maxRetries: 5, deadline: Date.now() + 5000, reserveMs: 0 },
+      ),
+    )
     assert.equal(attempts, 1)
   })
 
@@ -118,7 +148,13 @@ describe('sts-retry: backoff and the retry loop', () => {
     let attempts = 0
     const started = clock.now()
     // Retry 1 waits 100..200 ms; with 150 ms reserved for the attempt, 200 ms of deadline leaves no room.
-    const retried = withRetries(async () => { attempts++; throw throttled() }, { maxRetries: 5, deadline: started + 200, reserveMs: 150, clock })
+    const retried = withRetries(
+      async () => {
+        attempts++
+        throw throttled()
+      },
+      { maxRetries: 5, deadline: started + 200, reserveMs: 150, clock },
+    )
     assert.equal(await settledNow(retried), 'rejected', 'gave up at once instead of sleeping into the deadline')
     await assert.rejects(retried)
     assert.equal(attempts, 1)
@@ -129,14 +165,27 @@ describe('sts-retry: backoff and the retry loop', () => {
 
 describe('sts: the deadline on an injected clock (real SDK, local STS)', () => {
   let sts: LocalSts
-  before(async () => { sts = await startLocalSts({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY }) })
+  before(async () => {
+    sts = await startLocalSts({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY })
+  })
   after(() => sts.close())
 
-  const callerOn = (clock: ReturnType<typeof fakeClock>, extra: Record<string, unknown> = {}) => createStsCaller(resolveOptions({
-    secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, bucket: TEST_BUCKET, region: TEST_REGION, authorize: () => null,
-    sts: { endpoint: sts.endpoint, protocol: sts.protocol, timeoutMs: 3000, ...extra },
-  }), clock)
-  const policy = { version: '2.0' as const, statement: [{ effect: 'allow' as const, action: ['name/cos:PutObject'], resource: [`qcs::cos:${TEST_REGION}:uid/1250000000:${TEST_BUCKET}/uploads/a/*`] }] }
+  const callerOn = (clock: ReturnType<typeof fakeClock>, extra: Record<string, unknown> = {}) =>
+    createStsCaller(
+      resolveOptions({
+        secretId: TEST_SECRET_ID,
+        secretKey: TEST_SECRET_KEY,
+        bucket: TEST_BUCKET,
+        region: TEST_REGION,
+        authorize: () => null,
+        sts: { endpoint: sts.endpoint, protocol: sts.protocol, timeoutMs: 3000, ...extra },
+      }),
+      clock,
+    )
+  const policy = {
+    version: '2.0' as const,
+    statement: [{ effect: 'allow' as const, action: ['name/cos:PutObject'], resource: [`qcs::cos:${TEST_REGION}:uid/1250000000:${TEST_BUCKET}/uploads/a/*`] }],
+  }
 
   it('a hung STS call ends in 504 StsTimeout exactly at sts.timeoutMs by the clock, not before', async () => {
     const clock = fakeClock(Date.now())
@@ -160,7 +209,10 @@ describe('sts: the deadline on an injected clock (real SDK, local STS)', () => {
     await clock.tickAsync(RETRY_BASE_MS / 2 + 1)
     const key = await call
     assert.equal(sts.calls.length, 2)
-    assert.deepEqual(sts.calls.map((made) => made.outcome), ['RequestLimitExceeded', 'ok'])
+    assert.deepEqual(
+      sts.calls.map((made) => made.outcome),
+      ['RequestLimitExceeded', 'ok'],
+    )
     assert.equal(sts.findByTmpSecretId(key.tmpSecretId)?.token, key.sessionToken)
   })
 })
@@ -174,7 +226,9 @@ async function until(condition: () => boolean): Promise<void> {
 
 describe('sts-retry: through the router', () => {
   let fixture: Fixture
-  before(async () => { fixture = await startFixture() })
+  before(async () => {
+    fixture = await startFixture()
+  })
   after(() => fixture.close())
   beforeEach(() => {
     fixture.sts.reset()
@@ -185,7 +239,10 @@ describe('sts-retry: through the router', () => {
   it('throttle, then recover: retried to 200 with the key of the successful call', async () => {
     fixture.sts.fail({ kind: 'error', code: 'RequestLimitExceeded' }, 2)
     const res = await request(fixture.app).get('/creds').set('x-user', 'alice').expect(200)
-    assert.deepEqual(fixture.sts.calls.map((call) => call.outcome), ['RequestLimitExceeded', 'RequestLimitExceeded', 'ok'])
+    assert.deepEqual(
+      fixture.sts.calls.map((call) => call.outcome),
+      ['RequestLimitExceeded', 'RequestLimitExceeded', 'ok'],
+    )
     assert.equal(fixture.sts.findByTmpSecretId(res.body.credentials.tmpSecretId)?.token, res.body.credentials.sessionToken)
     assert.equal(fixture.errors.length, 0)
     // The retries waited: at least the smallest backoff of retry 1 and retry 2 apart.
@@ -247,10 +304,7 @@ describe('sts-retry: through the router', () => {
     try {
       busy.sts.fail({ kind: 'hang' })
       const started = Date.now()
-      const [first, second] = await Promise.all([
-        request(busy.app).get('/creds').set('x-user', 'alice'),
-        request(busy.app).get('/creds').set('x-user', 'bob'),
-      ])
+      const [first, second] = await Promise.all([request(busy.app).get('/creds').set('x-user', 'alice'), request(busy.app).get('/creds').set('x-user', 'bob')])
       const statuses = [first.status, second.status].sort()
       assert.deepEqual(statuses, [503, 504])
       const waited = first.status === 503 ? first : second

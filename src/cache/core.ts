@@ -87,14 +87,22 @@ export function createKeyCache(settings: KeyCacheSettings): KeyCache {
   const calls = createStoreCalls({
     clock,
     logger: settings.logger,
-    onError: () => { counters.storeErrors++ },
+    onError: () => {
+      counters.storeErrors++
+    },
     // Keys fetched while the store failed may predate an invalidate made elsewhere: from now on only the store's count.
     onRecovered: () => {
       if (firstLevel) for (const [scopeId, held] of firstLevel.entries()) if (!held.confirmed) firstLevel.delete(scopeId)
     },
   })
   const level = createStoreLevel({
-    store, sealer, calls, clock, counters, logger: settings.logger, servableFor,
+    store,
+    sealer,
+    calls,
+    clock,
+    counters,
+    logger: settings.logger,
+    servableFor,
     invalidations: recentInvalidations(clock, settings.max),
     lockTtlMs: settings.fillTimeoutMs + 1000,
     waitLimitMs: settings.fillTimeoutMs,
@@ -106,7 +114,11 @@ export function createKeyCache(settings: KeyCacheSettings): KeyCache {
   function keep(scopeId: string, flight: Flight, outcome: Outcome): void {
     const keepMs = servableFor(outcome.key)
     if (firstLevel === undefined || flight.stale || keepMs <= 0 || !keepable(outcome.key)) return
-    firstLevel.set(scopeId, { subjectId: flight.subjectId, key: outcome.key, freshUntil: now() + firstLevelTtlMs, confirmed: outcome.confirmed }, { ttl: keepMs })
+    firstLevel.set(
+      scopeId,
+      { subjectId: flight.subjectId, key: outcome.key, freshUntil: now() + firstLevelTtlMs, confirmed: outcome.confirmed },
+      { ttl: keepMs },
+    )
   }
 
   /** The fallback order: the store (entry, fill lock, another instance's fill); if it fails, what this process holds; else STS alone. */

@@ -32,7 +32,17 @@ export function encodeEntry(entry: Entry): string {
 export function decodeEntry(text: string): Entry | undefined {
   const fields = text.split('\n')
   if (fields.length !== FIELDS || fields[0] !== VERSION) return undefined
-  const [, mark, tmpSecretId, tmpSecretKey, sessionToken, start, expired, expiration, requestId] = fields as [string, string, string, string, string, string, string, string, string]
+  const [, mark, tmpSecretId, tmpSecretKey, sessionToken, start, expired, expiration, requestId] = fields as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ]
   const startTime = Number(start)
   const expiredTime = Number(expired)
   if (mark === '' || !Number.isSafeInteger(startTime) || !Number.isSafeInteger(expiredTime)) return undefined

@@ -42,7 +42,9 @@ export function createMemoryCacheStore(options: MemoryCacheStoreOptions = {}): M
   }
 
   return {
-    get size() { return large.size },
+    get size() {
+      return large.size
+    },
     peek: (keys) => keys.map(read),
     get: (keys) => Promise.resolve(keys.map(read)),
     set(key, value, ttlMs, onlyIfAbsent = false) {
@@ -67,7 +69,9 @@ export function createMemoryCacheStore(options: MemoryCacheStoreOptions = {}): M
     },
     subscribe(channel, listener) {
       events.on(channel, listener)
-      return Promise.resolve(() => { events.off(channel, listener) })
+      return Promise.resolve(() => {
+        events.off(channel, listener)
+      })
     },
   }
 }

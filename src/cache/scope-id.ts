@@ -19,7 +19,9 @@ const DIGEST_VERSION = 'scope v1'
  * another). It names the scope in process; a shared store only ever sees a keyed digest of it.
  */
 export function scopeIdOf(scope: ScopeRequest, secretId: string, mode: string): string {
-  return hash('sha256', JSON.stringify([
-    DIGEST_VERSION, secretId, mode, scope.subject, scope.bucket, scope.region, scope.durationSeconds, scope.policy,
-  ]), 'base64url')
+  return hash(
+    'sha256',
+    JSON.stringify([DIGEST_VERSION, secretId, mode, scope.subject, scope.bucket, scope.region, scope.durationSeconds, scope.policy]),
+    'base64url',
+  )
 }

@@ -22,14 +22,21 @@ export function checkSealSecret(store: CacheStore, secretKey: string): string {
   if (store.sealSecret !== undefined) {
     const weakness = typeof store.sealSecret === 'string' ? sealSecretWeakness(store.sealSecret) : 'it is not a string'
     if (weakness !== undefined) {
-      throw new ConfigError('cache.store.sealSecret', `is too weak to seal cached keys: ${weakness}`, 'use 32 or more random characters, e.g. from `openssl rand -base64 33`, kept as secret as the SecretKey')
+      throw new ConfigError(
+        'cache.store.sealSecret',
+        `is too weak to seal cached keys: ${weakness}`,
+        'use 32 or more random characters, e.g. from `openssl rand -base64 33`, kept as secret as the SecretKey',
+      )
     }
     return store.sealSecret
   }
   const weakness = sealSecretWeakness(secretKey)
   if (weakness !== undefined) {
-    throw new ConfigError('secretKey', `is too weak to seal keys in a shared cache store (${weakness}): whoever reads the store could decrypt every cached key`,
-      "pass the real SecretKey, or give the store its own secret: createRedisCacheStore({ client, sealSecret: process.env.COS_STS_SEAL_SECRET }) with 32+ random characters")
+    throw new ConfigError(
+      'secretKey',
+      `is too weak to seal keys in a shared cache store (${weakness}): whoever reads the store could decrypt every cached key`,
+      'pass the real SecretKey, or give the store its own secret: createRedisCacheStore({ client, sealSecret: process.env.COS_STS_SEAL_SECRET }) with 32+ random characters',
+    )
   }
   return secretKey
 }

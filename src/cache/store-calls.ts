@@ -44,7 +44,9 @@ export function createStoreCalls(settings: StoreCallSettings): StoreCalls {
     if (failuresInRow >= FAILURES_TO_OPEN) openUntil = clock.now() + STORE_RETRY_AFTER_MS
     if (down) return // logged once per outage, not once per request
     down = true
-    logger.error('express-cos-sts: the shared cache store failed; serving keys held in process, and calling STS for the rest, until it answers again', { message: messageOf(error) })
+    logger.error('express-cos-sts: the shared cache store failed; serving keys held in process, and calling STS for the rest, until it answers again', {
+      message: messageOf(error),
+    })
   }
 
   function answered(): void {
@@ -71,21 +73,28 @@ export function createStoreCalls(settings: StoreCallSettings): StoreCalls {
       let answeredInTime = false
       let gaveUp = false
       // Registered before the race, so it runs first: an answer in time is never treated as late.
-      pending.then((value) => {
-        if (gaveUp) late?.(value as never)
-        else answeredInTime = true
-      }, () => undefined)
+      pending.then(
+        (value) => {
+          if (gaveUp) late?.(value as never)
+          else answeredInTime = true
+        },
+        () => undefined,
+      )
       let timer: unknown
       const deadline = new Promise<never>((_, reject) => {
         // When the timer fires, the loop may have been blocked while the answer sat in the socket: setImmediate runs
         // after the poll phase has read it, so only a store that really did not answer counts as late.
-        timer = clock.setTimeout(() => setImmediate(() => {
-          if (!answeredInTime) reject(new StoreFailure(`${operation}: no answer within ${STORE_TIMEOUT_MS} ms`))
-        }), STORE_TIMEOUT_MS)
+        timer = clock.setTimeout(
+          () =>
+            setImmediate(() => {
+              if (!answeredInTime) reject(new StoreFailure(`${operation}: no answer within ${STORE_TIMEOUT_MS} ms`))
+            }),
+          STORE_TIMEOUT_MS,
+        )
       })
       deadline.catch(() => undefined)
       try {
-        const value = await Promise.race([pending, deadline]) as Awaited<ReturnType<typeof call>>
+        const value = (await Promise.race([pending, deadline])) as Awaited<ReturnType<typeof call>>
         answered()
         return value
       } catch (error) {

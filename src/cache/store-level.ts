@@ -153,7 +153,7 @@ export function createStoreLevel(settings: StoreLevelSettings): StoreLevel {
       signal.wake()
     }
     let waiters = fillWaiters.get(names.entry)
-    if (waiters === undefined) fillWaiters.set(names.entry, waiters = new Set())
+    if (waiters === undefined) fillWaiters.set(names.entry, (waiters = new Set()))
     waiters.add(onFill)
     try {
       for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) {
@@ -186,7 +186,12 @@ export function createStoreLevel(settings: StoreLevelSettings): StoreLevel {
       if (keepMs > 0 && !flight.stale && keepable(key)) {
         const text = encodeEntry({ key, mark })
         const value = sealer ? sealer.seal(text, names.entry) : text
-        confirmed = await calls.run('set', () => store.set(names.entry, value, keepMs)).then(() => true, () => false)
+        confirmed = await calls
+          .run('set', () => store.set(names.entry, value, keepMs))
+          .then(
+            () => true,
+            () => false,
+          )
         if (confirmed) publish(`f ${names.entry}`)
       }
       return { key, fromSts: true, confirmed }
@@ -198,9 +203,13 @@ export function createStoreLevel(settings: StoreLevelSettings): StoreLevel {
   async function takeLock(names: Names): Promise<string | undefined> {
     const token = randomBytes(16).toString('base64url')
     // A lock whose answer comes after we gave up on it is ours all the same: release it, or others wait out its TTL.
-    const took = await calls.run('lock', () => store.set(names.lock, token, settings.lockTtlMs, true), (lateTook) => {
-      if (lateTook) release(names, token)
-    })
+    const took = await calls.run(
+      'lock',
+      () => store.set(names.lock, token, settings.lockTtlMs, true),
+      (lateTook) => {
+        if (lateTook) release(names, token)
+      },
+    )
     return took ? token : undefined
   }
 
@@ -257,7 +266,10 @@ export function createStoreLevel(settings: StoreLevelSettings): StoreLevel {
         await calls.run('set', () => store.set(`m:{${subjectId}}`, mark, MARK_TTL_MS))
       } catch (error) {
         stored = false
-        logger.error('express-cos-sts: could not invalidate a subject in the shared cache store; instances that hear of it stop serving its keys, others serve them until they expire', { message: messageOf(error) })
+        logger.error(
+          'express-cos-sts: could not invalidate a subject in the shared cache store; instances that hear of it stop serving its keys, others serve them until they expire',
+          { message: messageOf(error) },
+        )
       }
       // An in-process store frees the subject's entries now (they would never match again, but would hold memory until evicted).
       if (stored && typeof store.deletePrefix === 'function') await store.deletePrefix(`k:{${subjectId}}:`).catch(() => undefined)
@@ -280,9 +292,14 @@ export function createStoreLevel(settings: StoreLevelSettings): StoreLevel {
           if (invalidations.remember(subjectId, mark)) settings.onInvalidated(subjectId)
         }
       }
-      Promise.resolve().then(() => store.subscribe?.(EVENTS_CHANNEL, onMessage)).catch((error: unknown) => {
-        logger.warn("express-cos-sts: could not subscribe to the cache store's events; other instances' invalidations reach this one within the first level's lifetime", { message: messageOf(error) })
-      })
+      Promise.resolve()
+        .then(() => store.subscribe?.(EVENTS_CHANNEL, onMessage))
+        .catch((error: unknown) => {
+          logger.warn(
+            "express-cos-sts: could not subscribe to the cache store's events; other instances' invalidations reach this one within the first level's lifetime",
+            { message: messageOf(error) },
+          )
+        })
     },
   }
 }

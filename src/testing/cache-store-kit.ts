@@ -89,46 +89,55 @@ export function cacheStoreChecks(factory: CacheStoreFactory): CacheStoreCheck[] 
       const tag = randomBytes(6).toString('base64url')
       const keys = [`k:{${tag}}:a`, `k:{${tag}}:b`, `m:{${tag}}`, `l:{${tag}}:a`]
       for (const [index, key] of keys.entries()) await store.set(key, `value-${index}`, 60_000)
-      assert.deepEqual(await store.get(keys), keys.map((_, index) => `value-${index}`))
+      assert.deepEqual(
+        await store.get(keys),
+        keys.map((_, index) => `value-${index}`),
+      )
     }),
   ]
-  checks.push(check('peek, when the store has it, answers as get does, at once', async (store) => {
-    if (typeof store.peek !== 'function') return
-    const key = name('k')
-    await store.set(key, 'peeked', 60_000)
-    const answer = store.peek([key, name('k')])
-    assert.ok(Array.isArray(answer), 'peek must answer synchronously with a list')
-    assert.equal(answer[0], 'peeked')
-    assert.ok(missing(answer[1]))
-  }))
-  checks.push(check('deletePrefix, when the store has it, deletes the names with that prefix only', async (store) => {
-    if (typeof store.deletePrefix !== 'function') return
-    const tag = randomBytes(6).toString('base64url')
-    await store.set(`k:{${tag}}:a`, 'a', 60_000)
-    await store.set(`k:{${tag}x}:b`, 'b', 60_000)
-    await store.deletePrefix(`k:{${tag}}:`)
-    const [a, b] = await store.get([`k:{${tag}}:a`, `k:{${tag}x}:b`])
-    assert.ok(missing(a))
-    assert.equal(b, 'b')
-  }))
-  checks.push(check('publish, when the store has pub/sub, reaches subscribers of that channel only, until they stop', async (store) => {
-    if (typeof store.publish !== 'function' || typeof store.subscribe !== 'function') return
-    const channel = `events-${randomBytes(4).toString('hex')}`
-    const heard: string[] = []
-    const other: string[] = []
-    const stop = await store.subscribe(channel, (message) => heard.push(message))
-    const stopOther = await store.subscribe(`${channel}-other`, (message) => other.push(message))
-    assert.equal(typeof stop, 'function', 'subscribe must resolve with a function that stops it')
-    await store.publish(channel, 'i 1.mark subject with spaces')
-    await eventually(() => heard.length === 1, 2000, 'the subscriber heard the message')
-    assert.deepEqual(heard, ['i 1.mark subject with spaces'])
-    assert.deepEqual(other, [])
-    stop()
-    stopOther()
-    await store.publish(channel, 'after stop')
-    await pause(100)
-    assert.deepEqual(heard, ['i 1.mark subject with spaces'], 'a stopped subscriber heard a message')
-  }))
+  checks.push(
+    check('peek, when the store has it, answers as get does, at once', async (store) => {
+      if (typeof store.peek !== 'function') return
+      const key = name('k')
+      await store.set(key, 'peeked', 60_000)
+      const answer = store.peek([key, name('k')])
+      assert.ok(Array.isArray(answer), 'peek must answer synchronously with a list')
+      assert.equal(answer[0], 'peeked')
+      assert.ok(missing(answer[1]))
+    }),
+  )
+  checks.push(
+    check('deletePrefix, when the store has it, deletes the names with that prefix only', async (store) => {
+      if (typeof store.deletePrefix !== 'function') return
+      const tag = randomBytes(6).toString('base64url')
+      await store.set(`k:{${tag}}:a`, 'a', 60_000)
+      await store.set(`k:{${tag}x}:b`, 'b', 60_000)
+      await store.deletePrefix(`k:{${tag}}:`)
+      const [a, b] = await store.get([`k:{${tag}}:a`, `k:{${tag}x}:b`])
+      assert.ok(missing(a))
+      assert.equal(b, 'b')
+    }),
+  )
+  checks.push(
+    check('publish, when the store has pub/sub, reaches subscribers of that channel only, until they stop', async (store) => {
+      if (typeof store.publish !== 'function' || typeof store.subscribe !== 'function') return
+      const channel = `events-${randomBytes(4).toString('hex')}`
+      const heard: string[] = []
+      const other: string[] = []
+      const stop = await store.subscribe(channel, (message) => heard.push(message))
+      const stopOther = await store.subscribe(`${channel}-other`, (message) => other.push(message))
+      assert.equal(typeof stop, 'function', 'subscribe must resolve with a function that stops it')
+      await store.publish(channel, 'i 1.mark subject with spaces')
+      await eventually(() => heard.length === 1, 2000, 'the subscriber heard the message')
+      assert.deepEqual(heard, ['i 1.mark subject with spaces'])
+      assert.deepEqual(other, [])
+      stop()
+      stopOther()
+      await store.publish(channel, 'after stop')
+      await pause(100)
+      assert.deepEqual(heard, ['i 1.mark subject with spaces'], 'a stopped subscriber heard a message')
+    }),
+  )
   return checks
 }
 

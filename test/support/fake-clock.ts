@@ -17,8 +17,12 @@ export function fakeClock(start = 10_000): FakeClock {
     now: () => clock.now,
     setTimeout: (callback, ms) => clock.setTimeout(callback, ms),
     clearTimeout: (handle) => clock.clearTimeout(handle as FakeTimers.TimerId),
-    tickAsync: async (ms) => { await clock.tickAsync(ms) },
-    runAllAsync: async () => { await clock.runAllAsync() },
+    tickAsync: async (ms) => {
+      await clock.tickAsync(ms)
+    },
+    runAllAsync: async () => {
+      await clock.runAllAsync()
+    },
     countTimers: () => clock.countTimers(),
   }
 }
@@ -26,7 +30,14 @@ export function fakeClock(start = 10_000): FakeClock {
 /** Whether `promise` has settled once every callback already queued has run (no timers involved). */
 export async function settledNow(promise: Promise<unknown>): Promise<'resolved' | 'rejected' | 'pending'> {
   let state: 'resolved' | 'rejected' | 'pending' = 'pending'
-  promise.then(() => { state = 'resolved' }, () => { state = 'rejected' })
+  promise.then(
+    () => {
+      state = 'resolved'
+    },
+    () => {
+      state = 'rejected'
+    },
+  )
   await new Promise((resolve) => setImmediate(resolve))
   return state
 }

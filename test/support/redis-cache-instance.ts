@@ -26,32 +26,57 @@ export interface CacheInstanceOptions {
 }
 
 export function cacheInstance(sts: LocalSts, client: Redis, prefix: string, options: CacheInstanceOptions = {}): CacheInstance {
-  const resolved = resolveOptions({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, bucket: TEST_BUCKET, region: TEST_REGION, authorize: () => null, sts: { endpoint: sts.endpoint, protocol: sts.protocol, timeoutMs: 2000 } })
+  const resolved = resolveOptions({
+    secretId: TEST_SECRET_ID,
+    secretKey: TEST_SECRET_KEY,
+    bucket: TEST_BUCKET,
+    region: TEST_REGION,
+    authorize: () => null,
+    sts: { endpoint: sts.endpoint, protocol: sts.protocol, timeoutMs: 2000 },
+  })
   const callSts = createStsCaller(resolved)
   const logger = capturingLogger()
   const real = createRedisCacheStore({ client, prefix })
   const store = options.wrap ? options.wrap(real) : real
   const cache = createKeyCache({
-    max: 1000, minRemainingSeconds: 300, store, secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, mode: 'GetFederationToken',
-    fillTimeoutMs: 2000, logger, ...(options.clock ? { clock: options.clock } : {}), ...(options.firstLevelTtlMs !== undefined ? { firstLevelTtlMs: options.firstLevelTtlMs } : {}),
+    max: 1000,
+    minRemainingSeconds: 300,
+    store,
+    secretId: TEST_SECRET_ID,
+    secretKey: TEST_SECRET_KEY,
+    mode: 'GetFederationToken',
+    fillTimeoutMs: 2000,
+    logger,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.firstLevelTtlMs !== undefined ? { firstLevelTtlMs: options.firstLevelTtlMs } : {}),
   })
-  const policyOf = (subject: string): CamPolicy => ({ version: '2.0', statement: [{ effect: 'allow', action: ['name/cos:PutObject'], resource: [`qcs::cos:${TEST_REGION}:uid/1250000000:${TEST_BUCKET}/uploads/${subject}/*`] }] })
+  const policyOf = (subject: string): CamPolicy => ({
+    version: '2.0',
+    statement: [{ effect: 'allow', action: ['name/cos:PutObject'], resource: [`qcs::cos:${TEST_REGION}:uid/1250000000:${TEST_BUCKET}/uploads/${subject}/*`] }],
+  })
   const scope = (subject: string): ScopeRequest => ({ subject, bucket: TEST_BUCKET, region: TEST_REGION, policy: policyOf(subject), durationSeconds: 1800 })
   return {
-    cache, store, logger, scope,
+    cache,
+    store,
+    logger,
+    scope,
     issue: (subject) => cache.issue(scope(subject), () => callSts({ subject, policy: policyOf(subject), durationSeconds: 1800 })),
   }
 }
 
 /** The store without pub/sub: what a store that has none (or whose subscription was lost) gives the cache. */
 export function withoutPubSub(store: CacheStore): CacheStore {
-  return { get: (keys) => store.get(keys), set: (key, value, ttlMs, onlyIfAbsent) => store.set(key, value, ttlMs, onlyIfAbsent), deleteIfValue: (key, value) => store.deleteIfValue(key, value) }
+  return {
+    get: (keys) => store.get(keys),
+    set: (key, value, ttlMs, onlyIfAbsent) => store.set(key, value, ttlMs, onlyIfAbsent),
+    deleteIfValue: (key, value) => store.deleteIfValue(key, value),
+  }
 }
 
 /** Waits (bounded) until Redis counts `count` subscribers on the cache's events channel under `prefix`. */
 export async function subscribed(admin: Redis, prefix: string, count: number): Promise<void> {
   await until(async () => {
-    const answer = await admin.call('PUBSUB', 'NUMSUB', `${prefix}events`) as [string, number]
+    const answer = (await admin.call('PUBSUB', 'NUMSUB', `${prefix}events`)) as [string, number]
     return Number(answer[1]) >= count
   }, 'the instances subscribed')
 }

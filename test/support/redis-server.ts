@@ -16,7 +16,9 @@ const STARTUP_TIMEOUT_MS = 10_000
 /** Starts `redis-server --port N --save "" --appendonly no` as a child process and waits until it answers PING. */
 export async function startRedisServer(): Promise<LocalRedisServer> {
   const port = await freePort()
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: 'ignore' })
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
+    stdio: 'ignore',
+  })
   const exited = new Promise<never>((_, reject) => {
     child.once('error', (error) => reject(new Error(`redis-server could not start (install the Debian package redis-server): ${error.message}`)))
     child.once('exit', (code) => reject(new Error(`redis-server exited with ${code} before answering`)))
