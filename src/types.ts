@@ -226,7 +226,7 @@ export interface CacheOptions {
   /**
    * Most scopes kept in process (default 10000), least recently used dropped first. Worst case about 6.5 kB
    * a scope (STS documents tokens up to 4096 bytes and ids/keys up to 1024; larger keys are served, never
-   * cached): 10000 scopes ≤ 65 MB. With a `store`, keys live in the store; the process keeps them only while the store fails.
+   * cached): 10000 scopes ≤ 65 MB. With a shared `store`, keys live there and the process keeps a first level of at most `max` in front of it.
    */
   max?: number
   /**
@@ -246,8 +246,9 @@ export interface CacheOptions {
 
 /**
  * Where several instances share cached keys. It only ever sees names made of keyed digests and values sealed
- * with AES-256-GCM (key derived from the permanent secret): never a subject or a temporary key in clear.
- * Any method may reject or hang: the router bounds each call to 200 ms, then keeps keys in process and calls STS itself.
+ * with AES-256-GCM (key derived from `sealSecret`, or from the permanent secret): never a subject or a temporary key in clear.
+ * Any method may reject or hang: the router bounds each call to 200 ms, then serves the keys it holds in process and calls STS
+ * only for the rest. `testCacheStore` in `express-cos-sts/testing` checks a store against this contract.
  */
 export interface CacheStore {
   /** The values of `keys`, in order; `null` or `undefined` where a key is missing. One round trip where possible. */
