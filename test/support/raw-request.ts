@@ -38,6 +38,9 @@ export async function serve(app: Express): Promise<TestServer> {
     res.once('close', () => inFlight--)
     app(req, res)
   })
+  // Node closes a keep-alive socket after 5 s idle; a client reusing it just then gets ECONNRESET. The load suites
+  // pause longer than that between waves on a busy machine, so idle sockets stay open until close().
+  server.keepAliveTimeout = 120_000
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   return {
