@@ -37,10 +37,13 @@ export function createStoreCalls(settings: StoreCallSettings): StoreCalls {
   let down = false
   let failuresInRow = 0
   let openUntil = 0
+  /** Half open: the one request let through to probe the store is on its way. */
+  let probing = false
 
   function failed(error: unknown): void {
     settings.onError()
     failuresInRow++
+    probing = false
     if (failuresInRow >= FAILURES_TO_OPEN) openUntil = clock.now() + STORE_RETRY_AFTER_MS
     if (down) return // logged once per outage, not once per request
     down = true
@@ -52,6 +55,7 @@ export function createStoreCalls(settings: StoreCallSettings): StoreCalls {
   function answered(): void {
     failuresInRow = 0
     openUntil = 0
+    probing = false
     if (!down) return
     down = false
     settings.onRecovered()
@@ -59,7 +63,12 @@ export function createStoreCalls(settings: StoreCallSettings): StoreCalls {
   }
 
   return {
-    available: () => clock.now() >= openUntil,
+    available() {
+      if (failuresInRow < FAILURES_TO_OPEN) return true // closed
+      if (clock.now() < openUntil || probing) return false // open, or its probe is out
+      probing = true
+      return true
+    },
     failed,
     async run(operation, call, late) {
       let pending: Promise<unknown>
