@@ -9,8 +9,8 @@ import { credentialsBody, issueEvent } from './response.js'
 import { narrowPlan, parseRequestedScope } from './scope.js'
 import type { StsCaller } from './sts.js'
 import type { CredentialsResponse, Grant, IssueEvent } from './types.js'
-import { chooseUpload } from './upload-key.js'
-import { parseDeclaredFile } from './upload-request.js'
+import { chooseUpload } from './upload/key.js'
+import { parseDeclaredFile } from './upload/request.js'
 
 /** What one request will be issued: the plan, the cache's scope for it, and a server-chosen object key. */
 export interface PreparedIssue {

@@ -6,7 +6,7 @@ import { prefixProblem } from './grant/statement.js'
 import { findCoveringStatement } from './simulator.js'
 import { encodedPolicyLength, GRANT_LIMITS } from './grant/limits.js'
 import type { ScopeItem } from './types.js'
-import { objectUploadPlan, singleUploadKey, type CheckedItem } from './upload-scope.js'
+import { objectUploadPlan, singleUploadKey, type CheckedItem } from './upload/file-scope.js'
 
 /** More items than any real upload asks for at once; bounds the work one request can cause. */
 export const MAX_SCOPE_ITEMS = 50

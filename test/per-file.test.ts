@@ -8,7 +8,7 @@ import request from 'supertest'
 import { grantFor, isUser } from '../example/grant.js'
 import { startLocalCos, type LocalCos } from '../example/local-cos/index.js'
 import type { CamPolicy, CredentialsResponse, Grant } from '../src/index.js'
-import { UPLOAD_STEP_ACTIONS } from '../src/upload-scope.js'
+import { UPLOAD_STEP_ACTIONS } from '../src/upload/file-scope.js'
 import { startFixture, type Fixture } from './support/app.js'
 import { TEST_BUCKET, TEST_REGION } from './support/keys.js'
 

@@ -1,13 +1,13 @@
 // Server-chosen object keys: name the object (default naming or the app's uploadKey), check it lies in the grant, and plan a key for exactly it.
 import { randomBytes } from 'node:crypto'
 import type { Request } from 'express'
-import { RouteError } from './errors.js'
-import type { GrantPlan } from './policy.js'
-import { prefixProblem } from './grant/statement.js'
-import type { DeclaredFile, Grant, UploadKeyHook, UploadLimits } from './types.js'
-import { boundSize, checkDeclaredFile, limitsFor } from './upload-limits.js'
-import { extensionOf } from './upload-request.js'
-import { objectUploadPlan } from './upload-scope.js'
+import { RouteError } from '../errors.js'
+import type { GrantPlan } from '../policy.js'
+import { prefixProblem } from '../grant/statement.js'
+import type { DeclaredFile, Grant, UploadKeyHook, UploadLimits } from '../types.js'
+import { boundSize, checkDeclaredFile, limitsFor } from './limits.js'
+import { extensionOf } from './request.js'
+import { objectUploadPlan } from './file-scope.js'
 
 /** Actions that create an object: a prefix a statement grants one of them on is a write prefix. */
 const CREATING_ACTIONS = ['name/cos:PutObject', 'name/cos:PostObject', 'name/cos:InitiateMultipartUpload']

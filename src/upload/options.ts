@@ -1,5 +1,5 @@
 // Start-up checks of the server-chosen upload options (uploadKey, uploadLimits); options.ts turns a problem into a ConfigError.
-import type { UploadKeyHook, UploadLimits } from './types.js'
+import type { UploadKeyHook, UploadLimits } from '../types.js'
 
 export interface UploadOptionProblem {
   option: string

@@ -1,10 +1,10 @@
 // Limits on a server-chosen upload's declared file (options and the grant's conditions): refuse with 400 UploadNotAllowed before STS, and bound the key's upload requests by size.
-import { allConditions, maxBytes, parseNumber, parseOperator } from './conditions.js'
-import { RouteError } from './errors.js'
-import type { GrantPlan, PlannedStatement } from './policy.js'
-import type { CamCondition, DeclaredFile, UploadLimits } from './types.js'
-import { extensionOf } from './upload-request.js'
-import { BODY_UPLOAD_ACTIONS } from './upload-scope.js'
+import { allConditions, maxBytes, parseNumber, parseOperator } from '../conditions.js'
+import { RouteError } from '../errors.js'
+import type { GrantPlan, PlannedStatement } from '../policy.js'
+import type { CamCondition, DeclaredFile, UploadLimits } from '../types.js'
+import { extensionOf } from './request.js'
+import { BODY_UPLOAD_ACTIONS } from './file-scope.js'
 
 /** The limits that apply to one object: the options' and those the grant's conditions put on its byte-carrying requests. */
 export interface FileLimits {

@@ -1,6 +1,6 @@
 // A server-chosen upload's declared file (`{ "upload": { name, size?, contentType? } }`): parse it, or refuse with 400 InvalidRequest.
-import { RouteError } from './errors.js'
-import type { DeclaredFile } from './types.js'
+import { RouteError } from '../errors.js'
+import type { DeclaredFile } from '../types.js'
 
 /** Longer than any real file name; bounds what one request can make the router store or log. */
 export const MAX_NAME_LENGTH = 255

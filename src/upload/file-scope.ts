@@ -1,6 +1,6 @@
 // One key per file: the upload steps of one object key, widened to every upload action the grant allows on exactly that key.
-import { buildPolicy, type GrantPlan, type PlannedStatement } from './policy.js'
-import { findCoveringStatement } from './simulator.js'
+import { buildPolicy, type GrantPlan, type PlannedStatement } from '../policy.js'
+import { findCoveringStatement } from '../simulator.js'
 
 /**
  * Every request cos-js-sdk-v5 1.10.1 and cos-nodejs-sdk-v5 make to upload one object, each asking
