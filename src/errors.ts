@@ -1,5 +1,8 @@
 // The contract's error table, the route's error class, and the JSON error writer.
 import type { Response } from 'express'
+import type { ErrorCode, RouteErrorDetails } from './types.js'
+
+export type { ErrorCode, RouteErrorDetails } from './types.js'
 
 /**
  * The contract's error table: code → status → default message. A RouteError takes its status from here, so
@@ -22,18 +25,6 @@ export const ERRORS = {
   AuthorizeTimeout: { status: 504, message: 'Could not check who is asking in time; try again.' },
 } as const satisfies Record<string, { status: number; message: string }>
 
-/** Codes of the contract's error table. */
-export type ErrorCode = keyof typeof ERRORS
-
-export interface RouteErrorDetails {
-  /** Another status than the table's: only for `InvalidRequest` (413, 405) and `RequestError` (the app's 4xx). */
-  status?: number
-  cause?: unknown
-  retryAfter?: number
-  stsCode?: string
-  stsRequestId?: string
-}
-
 /** An answer the route gives instead of credentials. `message` is safe to show the caller. */
 export class RouteError extends Error {
   override readonly name = 'RouteError'
@@ -50,8 +41,8 @@ export class RouteError extends Error {
   constructor(status: number, code: ErrorCode, message: string, details?: RouteErrorDetails)
   constructor(...args: [ErrorCode, string?, RouteErrorDetails?] | [number, ErrorCode, string, RouteErrorDetails?]) {
     const [code, message, details = {}] = typeof args[0] === 'number'
-      ? [args[1] as ErrorCode, args[2] as string, { ...(args[3] as RouteErrorDetails | undefined), status: args[0] }]
-      : [args[0], args[1] as string | undefined, (args[2] as RouteErrorDetails | undefined) ?? {}]
+      ? [args[1], args[2], { ...args[3], status: args[0] }]
+      : [args[0], args[1], args[2] ?? {}]
     super(message ?? ERRORS[code].message, details.cause === undefined ? undefined : { cause: details.cause })
     this.code = code
     this.status = details.status ?? ERRORS[code].status

@@ -1,6 +1,6 @@
 // Validates and normalises createStsRouter's options once, at start-up, with errors that name the option and the fix.
 import { BUCKET_PATTERN, REGION_PATTERN } from './cos/names.js'
-import type { AuthorizeHook, CacheOptions, CacheStore, ErrorEvent, IssueEvent, Logger, RateLimitLayerOptions, StsClientLike, StsOptions, StsRouterOptions } from './types.js'
+import type { AuthorizeHook, CacheOptions, CacheStore, Logger, RateLimitLayerOptions, StsClientLike, StsOptions, StsRouterOptions } from './types.js'
 import { resolveUploadOptions, type ResolvedUploadOptions } from './upload/options.js'
 
 /** A configuration mistake, thrown by createStsRouter. `code` is stable: `ERR_COS_STS_<OPTION>`. */

@@ -1,6 +1,22 @@
 // Every public type of the package, documented where it is declared.
 import type { Request } from 'express'
 import type { Options as RateLimitMiddlewareOptions } from 'express-rate-limit'
+import type { ERRORS } from './errors.js'
+
+/** Codes of the contract's error table (`ERRORS` in errors.ts holds each code's status and default message). */
+export type ErrorCode = keyof typeof ERRORS
+
+/** What a RouteError may carry besides its code and message. */
+export interface RouteErrorDetails {
+  /** Another status than the table's: only for `InvalidRequest` (413, 405) and `RequestError` (the app's 4xx). */
+  status?: number
+  cause?: unknown
+  /** Seconds, sent as `Retry-After` (429, 503). */
+  retryAfter?: number
+  /** STS's own code and RequestId: for onError/logger only, never the response. */
+  stsCode?: string
+  stsRequestId?: string
+}
 
 /** A CAM condition block: operator → condition key → value or values. */
 export type CamCondition = Record<string, Record<string, string | number | boolean | Array<string | number>>>
