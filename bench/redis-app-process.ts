@@ -19,7 +19,7 @@ async function main(): Promise<void> {
       region: BENCH_REGION,
       authorize: (req) => {
         const user = req.get('x-user')
-        return user ? { subject: user, actions: ['name/cos:PutObject', 'name/cos:PostObject'], prefixes: [`uploads/${user}/*`] } : null
+        return user ? { subject: user, actions: ['name/cos:PutObject', 'name/cos:PostObject'], prefixes: ['uploads/{subject}/*'] } : null
       },
       cache,
       rateLimit: false, // one address sends everything here; limits would measure themselves, not the cache
