@@ -1,4 +1,4 @@
-// Seals cached keys for a shared store (AES-256-GCM, key derived from the permanent secret with HKDF) and names store entries by keyed digests.
+// Seals cached keys for a shared store (AES-256-GCM, key derived with HKDF from the seal secret: the store's sealSecret or the permanent SecretKey) and names store entries by keyed digests.
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto'
 
 /** Turns cache entries into what a shared store may hold: opaque names and ciphertext. */

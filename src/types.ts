@@ -307,7 +307,7 @@ export interface CacheStats {
   stsCalls: number
   /** STS calls that failed; their errors went to every request waiting on them and nothing was cached. */
   errors: number
-  /** Store operations that failed or timed out; each such request called STS instead. */
+  /** Store operations that failed or timed out; each such request was served a key held in process, or called STS. */
   storeErrors: number
   /** Keys cached in process now (at most `cache.max`). */
   entries: number
