@@ -92,7 +92,10 @@ export function createStoreLevel(settings: StoreLevelSettings): StoreLevel {
   function openEntry(value: string, name: string): Entry | undefined {
     const text = sealer ? sealer.open(value, name) : value
     const entry = text === undefined ? undefined : decodeEntry(text)
-    if (entry === undefined) logger.warn('express-cos-sts: ignored a shared cache entry that failed authentication (altered, or not written by this key)')
+    if (entry === undefined)
+      logger.warn(
+        'express-cos-sts: ignored a shared cache entry that failed authentication (altered, not written with this seal secret, or by an older version)',
+      )
     return entry
   }
 
