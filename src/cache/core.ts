@@ -67,7 +67,20 @@ export function createKeyCache(settings: KeyCacheSettings): KeyCache {
   const sealer = inProcess ? undefined : createSealer(checkSealSecret(store, settings.secretKey))
   const firstLevelTtlMs = settings.firstLevelTtlMs ?? FIRST_LEVEL_TTL_MS
   const counters: CacheCounters = { hits: 0, misses: 0, joined: 0, stsCalls: 0, errors: 0, storeErrors: 0 }
-  const firstLevel = inProcess ? undefined : new LRUCache<string, Held>({ max: settings.max, perf: { now } })
+  /** The first level's scopes by subject, so an invalidation drops them without a walk over the whole first level. */
+  const scopesOf = new Map<string, Set<string>>()
+  const firstLevel = inProcess
+    ? undefined
+    : new LRUCache<string, Held>({
+        max: settings.max,
+        perf: { now },
+        // Runs for every way an entry leaves (evicted, expired, deleted, replaced), before a replacement is indexed again.
+        dispose: (held, scopeId) => {
+          const scopes = scopesOf.get(held.subjectId)
+          scopes?.delete(scopeId)
+          if (scopes?.size === 0) scopesOf.delete(held.subjectId)
+        },
+      })
   const flights = new Map<string, Flight & { outcome: Promise<Outcome> }>()
 
   /** Milliseconds the key may still be served; negative once fewer than minRemainingSeconds are left. */
@@ -76,7 +89,7 @@ export function createKeyCache(settings: KeyCacheSettings): KeyCache {
 
   /** Forgets a subject's keys in process, and lets no call already in flight keep its key. */
   function dropSubject(subjectId: string): void {
-    if (firstLevel) for (const [scopeId, held] of firstLevel.entries()) if (held.subjectId === subjectId) firstLevel.delete(scopeId)
+    for (const scopeId of [...(scopesOf.get(subjectId) ?? [])]) firstLevel?.delete(scopeId)
     for (const [scopeId, flight] of flights) {
       if (flight.subjectId !== subjectId) continue
       flight.stale = true // requests already waiting keep their answer; later ones start a fresh call
@@ -119,6 +132,9 @@ export function createKeyCache(settings: KeyCacheSettings): KeyCache {
       { subjectId: flight.subjectId, key: outcome.key, freshUntil: now() + firstLevelTtlMs, confirmed: outcome.confirmed },
       { ttl: keepMs },
     )
+    const scopes = scopesOf.get(flight.subjectId)
+    if (scopes === undefined) scopesOf.set(flight.subjectId, new Set([scopeId]))
+    else scopes.add(scopeId)
   }
 
   /** The fallback order: the store (entry, fill lock, another instance's fill); if it fails, what this process holds; else STS alone. */
