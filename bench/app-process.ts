@@ -6,20 +6,21 @@ import { BENCH_BUCKET, BENCH_REGION, BENCH_SECRET_ID, BENCH_SECRET_KEY } from '.
 async function main(): Promise<void> {
   const stsEndpoint = process.argv[2]
   if (!stsEndpoint) throw new Error('usage: app-process.ts <sts endpoint>')
-  const routerFor = (cache: false | object): StsRouter => createStsRouter({
-    secretId: BENCH_SECRET_ID,
-    secretKey: BENCH_SECRET_KEY,
-    bucket: BENCH_BUCKET,
-    region: BENCH_REGION,
-    authorize: (req) => {
-      const user = req.get('x-user')
-      return user ? { subject: user, actions: ['name/cos:PutObject', 'name/cos:PostObject'], prefixes: [`uploads/${user}/*`] } : null
-    },
-    cache,
-    rateLimit: false, // one address sends everything here; limits would measure themselves, not the cache
-    sts: { endpoint: stsEndpoint, protocol: 'http:' },
-    logger: { warn: (message) => console.error(message), error: (message) => console.error(message) },
-  })
+  const routerFor = (cache: false | object): StsRouter =>
+    createStsRouter({
+      secretId: BENCH_SECRET_ID,
+      secretKey: BENCH_SECRET_KEY,
+      bucket: BENCH_BUCKET,
+      region: BENCH_REGION,
+      authorize: (req) => {
+        const user = req.get('x-user')
+        return user ? { subject: user, actions: ['name/cos:PutObject', 'name/cos:PostObject'], prefixes: [`uploads/${user}/*`] } : null
+      },
+      cache,
+      rateLimit: false, // one address sends everything here; limits would measure themselves, not the cache
+      sts: { endpoint: stsEndpoint, protocol: 'http:' },
+      logger: { warn: (message) => console.error(message), error: (message) => console.error(message) },
+    })
   const routers = { cached: routerFor({}), uncached: routerFor(false), load: routerFor({}) }
 
   const app = express()

@@ -11,11 +11,20 @@ import { startLocalSts } from '../src/testing/index.js'
 import { BENCH_BUCKET, BENCH_REGION, BENCH_SECRET_ID, BENCH_SECRET_KEY } from './keys.js'
 
 const MULTIPART_UPLOAD = [
-  'name/cos:PutObject', 'name/cos:InitiateMultipartUpload', 'name/cos:ListMultipartUploads', 'name/cos:ListParts',
-  'name/cos:UploadPart', 'name/cos:CompleteMultipartUpload', 'name/cos:AbortMultipartUpload',
+  'name/cos:PutObject',
+  'name/cos:InitiateMultipartUpload',
+  'name/cos:ListMultipartUploads',
+  'name/cos:ListParts',
+  'name/cos:UploadPart',
+  'name/cos:CompleteMultipartUpload',
+  'name/cos:AbortMultipartUpload',
 ]
 
-interface CredentialsBody { credentials?: { tmpSecretId: string; tmpSecretKey: string; sessionToken: string }; startTime: number; expiredTime: number }
+interface CredentialsBody {
+  credentials?: { tmpSecretId: string; tmpSecretKey: string; sessionToken: string }
+  startTime: number
+  expiredTime: number
+}
 
 async function main(): Promise<void> {
   const files = Number(process.argv[2] ?? 100)
@@ -25,17 +34,21 @@ async function main(): Promise<void> {
   const statuses: number[] = []
   const app = express()
   // Default options: the cache and both rate-limit layers as shipped.
-  app.use('/creds', (_req, res, next) => {
-    res.on('finish', () => statuses.push(res.statusCode))
-    next()
-  }, createStsRouter({
-    secretId: BENCH_SECRET_ID,
-    secretKey: BENCH_SECRET_KEY,
-    bucket: BENCH_BUCKET,
-    region: BENCH_REGION,
-    sts: { endpoint: sts.endpoint, protocol: sts.protocol },
-    authorize: () => ({ subject: 'bench', actions: MULTIPART_UPLOAD, prefixes: ['uploads/{subject}/*'] }),
-  }))
+  app.use(
+    '/creds',
+    (_req, res, next) => {
+      res.on('finish', () => statuses.push(res.statusCode))
+      next()
+    },
+    createStsRouter({
+      secretId: BENCH_SECRET_ID,
+      secretKey: BENCH_SECRET_KEY,
+      bucket: BENCH_BUCKET,
+      region: BENCH_REGION,
+      sts: { endpoint: sts.endpoint, protocol: sts.protocol },
+      authorize: () => ({ subject: 'bench', actions: MULTIPART_UPLOAD, prefixes: ['uploads/{subject}/*'] }),
+    }),
+  )
   const server = app.listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
   const route = `http://127.0.0.1:${(server.address() as AddressInfo).port}/creds`
@@ -55,10 +68,20 @@ async function main(): Promise<void> {
       getAuthorization: (options, callback) => {
         fetch(route, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ scope: options.Scope }) })
           .then(async (res) => (await res.json()) as CredentialsBody)
-          .then((body) => callback(body.credentials ? {
-            TmpSecretId: body.credentials.tmpSecretId, TmpSecretKey: body.credentials.tmpSecretKey, SecurityToken: body.credentials.sessionToken,
-            StartTime: body.startTime, ExpiredTime: body.expiredTime, ScopeLimit: true,
-          } : {} as never))
+          .then((body) =>
+            callback(
+              body.credentials
+                ? {
+                    TmpSecretId: body.credentials.tmpSecretId,
+                    TmpSecretKey: body.credentials.tmpSecretKey,
+                    SecurityToken: body.credentials.sessionToken,
+                    StartTime: body.startTime,
+                    ExpiredTime: body.expiredTime,
+                    ScopeLimit: true,
+                  }
+                : ({} as never),
+            ),
+          )
           .catch(() => callback({} as never))
       },
     })
@@ -67,12 +90,18 @@ async function main(): Promise<void> {
     const seconds = (Date.now() - started) / 1000
     const failed = result.files.filter((file) => file.error).length
     const stored = list.filter((file) => cos.getObject(file.Key)?.body.length === bytes).length
-    process.stdout.write(`${JSON.stringify({
-      files, bytes, seconds, failed, stored,
-      routeRequests: statuses.length,
-      tooMany: statuses.filter((status) => status === 429).length,
-      stsCalls: sts.calls.length,
-    })}\n`)
+    process.stdout.write(
+      `${JSON.stringify({
+        files,
+        bytes,
+        seconds,
+        failed,
+        stored,
+        routeRequests: statuses.length,
+        tooMany: statuses.filter((status) => status === 429).length,
+        stsCalls: sts.calls.length,
+      })}\n`,
+    )
   } finally {
     await rm(dir, { recursive: true, force: true })
     server.close()

@@ -20,14 +20,30 @@ async function main(): Promise<void> {
   if (!gc) throw new Error('run with node --expose-gc')
 
   const cache = createKeyCache({
-    ...CACHE_DEFAULTS, store: undefined, secretId: BENCH_SECRET_ID, secretKey: BENCH_SECRET_KEY,
-    mode: 'GetFederationToken', fillTimeoutMs: 5000, logger: console,
+    ...CACHE_DEFAULTS,
+    store: undefined,
+    secretId: BENCH_SECRET_ID,
+    secretKey: BENCH_SECRET_KEY,
+    mode: 'GetFederationToken',
+    fillTimeoutMs: 5000,
+    logger: console,
   })
-  const text = (length: number) => randomBytes(Math.ceil((length * 3) / 4)).toString('base64url').slice(0, length)
+  const text = (length: number) =>
+    randomBytes(Math.ceil((length * 3) / 4))
+      .toString('base64url')
+      .slice(0, length)
   // Fresh strings for every key, as keys parsed from STS answers would be.
   const issue = (): IssuedKey => {
     const expiredTime = Math.floor(Date.now() / 1000) + 1800
-    return { tmpSecretId: text(sizes.id), tmpSecretKey: text(sizes.key), sessionToken: text(sizes.token), startTime: expiredTime - 1800, expiredTime, expiration: new Date(expiredTime * 1000).toISOString(), requestId: text(36) }
+    return {
+      tmpSecretId: text(sizes.id),
+      tmpSecretKey: text(sizes.key),
+      sessionToken: text(sizes.token),
+      startTime: expiredTime - 1800,
+      expiredTime,
+      expiration: new Date(expiredTime * 1000).toISOString(),
+      requestId: text(36),
+    }
   }
 
   gc()
@@ -36,7 +52,13 @@ async function main(): Promise<void> {
   for (let i = 0; i < subjects; i++) {
     const subject = `user-${i}`
     const statements = [{ actions: ['name/cos:PutObject', 'name/cos:PostObject'], prefixes: [`uploads/${subject}/*`], condition: undefined, shared: false }]
-    const scope: ScopeRequest = { subject, bucket: BENCH_BUCKET, region: BENCH_REGION, policy: buildPolicy({ bucket: BENCH_BUCKET, region: BENCH_REGION, statements }), durationSeconds: 1800 }
+    const scope: ScopeRequest = {
+      subject,
+      bucket: BENCH_BUCKET,
+      region: BENCH_REGION,
+      policy: buildPolicy({ bucket: BENCH_BUCKET, region: BENCH_REGION, statements }),
+      durationSeconds: 1800,
+    }
     await cache.issue(scope, async () => issue())
   }
   const seconds = (performance.now() - started) / 1000
@@ -48,11 +70,19 @@ async function main(): Promise<void> {
   const settled = process.memoryUsage()
   const stats = cache.stats()
   const mb = (bytes: number) => bytes / 2 ** 20
-  process.stdout.write(`${JSON.stringify({
-    subjects, max: CACHE_DEFAULTS.max, entries: stats.entries, stsCalls: stats.stsCalls, seconds,
-    rssGrowthMb: mb(settled.rss - before.rss), rssGrowthRightAfterMb: mb(rightAfter - before.rss),
-    peakRssMb: process.resourceUsage().maxRSS / 1024, heapGrowthMb: mb(settled.heapUsed - before.heapUsed),
-  })}\n`)
+  process.stdout.write(
+    `${JSON.stringify({
+      subjects,
+      max: CACHE_DEFAULTS.max,
+      entries: stats.entries,
+      stsCalls: stats.stsCalls,
+      seconds,
+      rssGrowthMb: mb(settled.rss - before.rss),
+      rssGrowthRightAfterMb: mb(rightAfter - before.rss),
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      heapGrowthMb: mb(settled.heapUsed - before.heapUsed),
+    })}\n`,
+  )
 }
 
 main().catch((error: unknown) => {

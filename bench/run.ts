@@ -13,7 +13,12 @@ const LOAD = { requests: 10_000, subjects: 500, connections: 100 }
 const MEMORY_SUBJECTS = 100_000
 const FOLDER = { files: 100, bytes: Math.round(1.1 * 1024 * 1024) }
 
-interface Row { case: string; figure: string; target: string; met: boolean | undefined }
+interface Row {
+  case: string
+  figure: string
+  target: string
+  met: boolean | undefined
+}
 
 async function main(): Promise<void> {
   const children: ChildProcess[] = []
@@ -42,10 +47,20 @@ async function main(): Promise<void> {
     const hitRate = mean(hit.map((m) => m.rate))
     const bareCpu = mean(bare.map((m) => m.cpuMicrosPerRequest))
     const hitCpu = mean(hit.map((m) => m.cpuMicrosPerRequest))
-    rows.push({ case: `bare Express, same JSON (${HIT_CONNECTIONS} conn.)`, figure: `${fmt(bareRate)} req/s; server CPU ${bareCpu.toFixed(0)} µs/req`, target: '', met: undefined })
+    rows.push({
+      case: `bare Express, same JSON (${HIT_CONNECTIONS} conn.)`,
+      figure: `${fmt(bareRate)} req/s; server CPU ${bareCpu.toFixed(0)} µs/req`,
+      target: '',
+      met: undefined,
+    })
     const rawRate = mean(bareRaw.map((m) => m.rate))
     const rawCpu = mean(bareRaw.map((m) => m.cpuMicrosPerRequest))
-    rows.push({ case: `bare Express, same JSON written like the router: no ETag (${HIT_CONNECTIONS} conn.)`, figure: `${fmt(rawRate)} req/s; server CPU ${rawCpu.toFixed(0)} µs/req; cache hit = ${(hitRate / rawRate).toFixed(2)}× this`, target: '', met: undefined })
+    rows.push({
+      case: `bare Express, same JSON written like the router: no ETag (${HIT_CONNECTIONS} conn.)`,
+      figure: `${fmt(rawRate)} req/s; server CPU ${rawCpu.toFixed(0)} µs/req; cache hit = ${(hitRate / rawRate).toFixed(2)}× this`,
+      target: '',
+      met: undefined,
+    })
     rows.push({
       case: `cache hit (${HIT_CONNECTIONS} conn.)`,
       figure: `${fmt(hitRate)} req/s = ${(hitRate / bareRate).toFixed(2)}× bare; server CPU ${hitCpu.toFixed(0)} µs/req = ${(bareCpu / hitCpu).toFixed(2)}× bare's rate`,
@@ -57,7 +72,12 @@ async function main(): Promise<void> {
     const lowHit = (await measure('/cached', LOW_CONNECTIONS)).rate
     const lowUncached = (await measure('/uncached', LOW_CONNECTIONS)).rate
     rows.push({ case: `cache hit (${LOW_CONNECTIONS} conn.)`, figure: `${fmt(lowHit)} req/s`, target: '', met: undefined })
-    rows.push({ case: `cache: false (${LOW_CONNECTIONS} conn., STS ${STS_LATENCY_MS} ms)`, figure: `${fmt(lowUncached)} req/s; cached = ${(lowHit / lowUncached).toFixed(0)}×`, target: '≥ 50×', met: lowHit / lowUncached >= 50 })
+    rows.push({
+      case: `cache: false (${LOW_CONNECTIONS} conn., STS ${STS_LATENCY_MS} ms)`,
+      figure: `${fmt(lowUncached)} req/s; cached = ${(lowHit / lowUncached).toFixed(0)}×`,
+      target: '≥ 50×',
+      met: lowHit / lowUncached >= 50,
+    })
 
     // 3. 10,000 requests over 500 subjects at concurrency 100, on a fresh router: STS must see each subject once.
     await fetch(`${sts.control}/reset`, { method: 'POST' })
@@ -80,11 +100,16 @@ async function main(): Promise<void> {
 
     // 4. Memory: the cache alone, in a fresh process, fed 100,000 distinct subjects at its default bound.
     for (const sizes of ['typical', 'documented-max'] as const) {
-      const memory = await firstLine<{ entries: number; max: number; rssGrowthMb: number; rssGrowthRightAfterMb: number; peakRssMb: number; heapGrowthMb: number }>(
-        started(child('memory-process.ts', [sizes, String(MEMORY_SUBJECTS)], ['--expose-gc'])),
-      )
+      const memory = await firstLine<{
+        entries: number
+        max: number
+        rssGrowthMb: number
+        rssGrowthRightAfterMb: number
+        peakRssMb: number
+        heapGrowthMb: number
+      }>(started(child('memory-process.ts', [sizes, String(MEMORY_SUBJECTS)], ['--expose-gc'])))
       rows.push({
-        case: `${fmt(MEMORY_SUBJECTS)} distinct subjects, ${sizes === 'typical' ? 'local-STS-sized keys' : 'keys at STS\'s documented maxima'}`,
+        case: `${fmt(MEMORY_SUBJECTS)} distinct subjects, ${sizes === 'typical' ? 'local-STS-sized keys' : "keys at STS's documented maxima"}`,
         figure: `RSS +${memory.rssGrowthMb.toFixed(0)} MB settled (+${memory.rssGrowthRightAfterMb.toFixed(0)} right after, peak ${memory.peakRssMb.toFixed(0)} MB; heap +${memory.heapGrowthMb.toFixed(0)} MB), ${fmt(memory.entries)} entries (max ${fmt(memory.max)})`,
         target: '≤ 150 MB settled, ≤ cache.max',
         met: memory.rssGrowthMb <= 150 && memory.entries <= memory.max,
@@ -92,9 +117,15 @@ async function main(): Promise<void> {
     }
 
     // 5. A folder of multipart files as the README's front end uploads it (cos-nodejs-sdk-v5, default options): one STS call per file.
-    const folder = await firstLine<{ files: number; seconds: number; failed: number; stored: number; routeRequests: number; tooMany: number; stsCalls: number }>(
-      started(child('folder-process.ts', [String(FOLDER.files), String(FOLDER.bytes)])),
-    )
+    const folder = await firstLine<{
+      files: number
+      seconds: number
+      failed: number
+      stored: number
+      routeRequests: number
+      tooMany: number
+      stsCalls: number
+    }>(started(child('folder-process.ts', [String(FOLDER.files), String(FOLDER.bytes)])))
     rows.push({
       case: `a folder of ${FOLDER.files} multipart files (${(FOLDER.bytes / 1024 / 1024).toFixed(1)} MB, uploadFiles, each step's Scope, default limits)`,
       figure: `${folder.routeRequests} route requests, ${folder.stsCalls} STS calls, ${folder.tooMany} × 429, ${folder.stored}/${folder.files} stored in ${folder.seconds.toFixed(1)} s`,
@@ -109,7 +140,10 @@ async function main(): Promise<void> {
   }
 }
 
-interface Measured { rate: number; cpuMicrosPerRequest: number }
+interface Measured {
+  rate: number
+  cpuMicrosPerRequest: number
+}
 
 /**
  * Requests per second for SECONDS after a 1 s warm-up, and the server's CPU time per request (what the route costs,
@@ -120,7 +154,7 @@ async function rate(url: string, connections: number, headers: Record<string, st
   await autocannon({ url, connections, duration: 1, headers })
   const cpuBefore = await cpu()
   const result = await autocannon({ url, connections, duration: SECONDS, headers })
-  const cpuMicrosPerRequest = (await cpu() - cpuBefore) / result.requests.total
+  const cpuMicrosPerRequest = ((await cpu()) - cpuBefore) / result.requests.total
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers and ${result.errors} errors`)
   return { rate: result.requests.average, cpuMicrosPerRequest }
 }

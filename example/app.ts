@@ -32,13 +32,16 @@ export function createExampleApp(options: ExampleAppOptions): Express {
   app.disable('x-powered-by')
   app.use(cookieParser(options.cookieSecret))
 
-  app.use('/api/cos-credentials', createStsRouter({
-    ...options.router,
-    authorize: (req) => {
-      const user = userOf(req)
-      return user === undefined ? null : grantFor(user)
-    },
-  }))
+  app.use(
+    '/api/cos-credentials',
+    createStsRouter({
+      ...options.router,
+      authorize: (req) => {
+        const user = userOf(req)
+        return user === undefined ? null : grantFor(user)
+      },
+    }),
+  )
 
   app.get('/api/session', (req, res) => {
     res.setHeader('Cache-Control', 'no-store')

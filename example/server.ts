@@ -43,7 +43,9 @@ function listen(server: Server, port: number): Promise<number> {
 function realSettings(env: NodeJS.ProcessEnv): { bucket: string; region: string } {
   const missing = ['TENCENTCLOUD_SECRET_KEY', 'COS_BUCKET', 'COS_REGION'].filter((name) => !env[name])
   if (missing.length > 0) {
-    throw new Error(`TENCENTCLOUD_SECRET_ID is set, so the example talks to Tencent Cloud; also set ${missing.join(', ')} (COS_BUCKET is BucketName-APPID), or unset TENCENTCLOUD_SECRET_ID to run offline.`)
+    throw new Error(
+      `TENCENTCLOUD_SECRET_ID is set, so the example talks to Tencent Cloud; also set ${missing.join(', ')} (COS_BUCKET is BucketName-APPID), or unset TENCENTCLOUD_SECRET_ID to run offline.`,
+    )
   }
   return { bucket: env['COS_BUCKET'] ?? '', region: env['COS_REGION'] ?? '' }
 }
@@ -95,9 +97,7 @@ export async function startExample(options: ExampleOptions = {}): Promise<Exampl
 
 async function main(): Promise<void> {
   const example = await startExample()
-  const where = example.cos && example.sts
-    ? `offline: local STS at ${example.sts.url}, local COS at ${example.cos.url}`
-    : 'real Tencent Cloud STS and COS'
+  const where = example.cos && example.sts ? `offline: local STS at ${example.sts.url}, local COS at ${example.cos.url}` : 'real Tencent Cloud STS and COS'
   console.log(`express-cos-sts example (${where})`)
   console.log(`  open ${example.url}  (Ctrl-C stops it)`)
   let stopping = false

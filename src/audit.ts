@@ -21,17 +21,30 @@ export function auditGrant(grant: unknown, options: AuditOptions): AuditReport {
     durationSeconds: options.durationSeconds ?? DURATION_LIMITS.defaultSeconds,
     assumeRole: options.assumeRole === true,
   })
-  const rows: AuditRow[] = walk.statements.flatMap(({ where, actions, prefixes }) => actions.flatMap((action) => prefixes.map((prefix) => ({
-    statement: where,
-    action,
-    prefix,
-    resource: walk.located ? resourceOf(serviceOf(action), walk.region as string, walk.bucket as string, prefix) : prefix,
-    write: isWriteAction(action),
-    findings: [...new Set(walk.findings.filter((finding) => concerns(finding, where, action, prefix)).map((finding) => finding.rule))],
-  }))))
+  const rows: AuditRow[] = walk.statements.flatMap(({ where, actions, prefixes }) =>
+    actions.flatMap((action) =>
+      prefixes.map((prefix) => ({
+        statement: where,
+        action,
+        prefix,
+        resource: walk.located ? resourceOf(serviceOf(action), walk.region as string, walk.bucket as string, prefix) : prefix,
+        write: isWriteAction(action),
+        findings: [...new Set(walk.findings.filter((finding) => concerns(finding, where, action, prefix)).map((finding) => finding.rule))],
+      })),
+    ),
+  )
   const errors = walk.findings.filter((finding) => finding.severity === 'error').length
   const conditions = walk.statements.flatMap(({ where, condition }) => (condition === undefined ? [] : [{ statement: where, condition }]))
-  const report: AuditReport = { subject: walk.subject, bucket: walk.bucket, region: walk.region, rows, findings: walk.findings, errors, warnings: walk.findings.length - errors, conditions }
+  const report: AuditReport = {
+    subject: walk.subject,
+    bucket: walk.bucket,
+    region: walk.region,
+    rows,
+    findings: walk.findings,
+    errors,
+    warnings: walk.findings.length - errors,
+    conditions,
+  }
   if (walk.plan !== undefined) {
     report.policy = buildPolicy(walk.plan)
     report.policyLength = encodedPolicyLength(report.policy)
@@ -48,7 +61,8 @@ function asSubject(grant: unknown, subject: string): unknown {
   if (grant['prefixes'] !== undefined) out['prefixes'] = fill(grant['prefixes'])
   if (Array.isArray(grant['statements'])) {
     out['statements'] = grant['statements'].map((statement: unknown) =>
-      isRecord(statement) && statement['prefixes'] !== undefined ? { ...statement, prefixes: fill(statement['prefixes']) } : statement)
+      isRecord(statement) && statement['prefixes'] !== undefined ? { ...statement, prefixes: fill(statement['prefixes']) } : statement,
+    )
   }
   return out
 }

@@ -13,7 +13,10 @@ export async function authorizeRequest(authorize: AuthorizeHook, req: Request, t
   try {
     const pending = Promise.resolve().then(() => authorize(req))
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RouteError('AuthorizeTimeout', undefined, { cause: { message: `authorize did not settle within ${timeoutMs} ms` } })), timeoutMs)
+      timer = setTimeout(
+        () => reject(new RouteError('AuthorizeTimeout', undefined, { cause: { message: `authorize did not settle within ${timeoutMs} ms` } })),
+        timeoutMs,
+      )
     })
     pending.catch(() => undefined) // a rejection after the deadline is not unhandled
     outcome = await Promise.race([pending, deadline])

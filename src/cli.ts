@@ -101,10 +101,17 @@ function formatReport(file: string, report: AuditReport, notes: string[] = []): 
     lines.push('(no action × resource pairs: the grant has no usable statement)')
   } else {
     const widths = header.map((title, column) => Math.max(title.length, ...cells.map((cell) => (cell[column] ?? '').length)))
-    const format = (cell: string[]): string => cell.map((text, column) => text.padEnd(widths[column] ?? 0)).join('  ').trimEnd()
+    const format = (cell: string[]): string =>
+      cell
+        .map((text, column) => text.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd()
     lines.push(format(header), ...cells.map(format))
   }
-  lines.push('', `${report.rows.length} action × resource pair${report.rows.length === 1 ? '' : 's'}, ${report.errors} error${report.errors === 1 ? '' : 's'}, ${report.warnings} warning${report.warnings === 1 ? '' : 's'}`)
+  lines.push(
+    '',
+    `${report.rows.length} action × resource pair${report.rows.length === 1 ? '' : 's'}, ${report.errors} error${report.errors === 1 ? '' : 's'}, ${report.warnings} warning${report.warnings === 1 ? '' : 's'}`,
+  )
   for (const finding of report.findings) {
     lines.push('', `${finding.severity.toUpperCase()} ${finding.rule}: ${finding.message}`, `  fix: ${finding.fix}`)
   }
@@ -112,7 +119,10 @@ function formatReport(file: string, report: AuditReport, notes: string[] = []): 
     lines.push('', `condition of ${statement} (its own and the grant's, both apply): ${JSON.stringify(condition)}`)
   }
   if (report.policy !== undefined) {
-    lines.push('', `policy sent to STS: ${report.policy.statement.length} statement${report.policy.statement.length === 1 ? '' : 's'}, ${report.policyLength} of ${GRANT_LIMITS.policyEncodedChars} characters URL-encoded`)
+    lines.push(
+      '',
+      `policy sent to STS: ${report.policy.statement.length} statement${report.policy.statement.length === 1 ? '' : 's'}, ${report.policyLength} of ${GRANT_LIMITS.policyEncodedChars} characters URL-encoded`,
+    )
   }
   return `${lines.join('\n')}\n`
 }
@@ -134,14 +144,20 @@ async function run(argv: string[]): Promise<number> {
   return outcome.ok ? 0 : 1
 }
 
-run(process.argv.slice(2)).then((code) => {
-  process.exitCode = code
-}, (error: unknown) => {
-  // A crash is not a finding: report it apart from exit status 1.
-  const usage = error instanceof UsageError && typeof error.cause === 'string' ? error.cause : USAGE
-  const message = error instanceof UsageError ? `${error.message}\n\n${usage}`
-    : error instanceof FileError ? error.message
-      : `unexpected error: ${error instanceof Error ? error.message : String(error)}`
-  process.stderr.write(`express-cos-sts: ${message}\n`)
-  process.exitCode = 2
-})
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    // A crash is not a finding: report it apart from exit status 1.
+    const usage = error instanceof UsageError && typeof error.cause === 'string' ? error.cause : USAGE
+    const message =
+      error instanceof UsageError
+        ? `${error.message}\n\n${usage}`
+        : error instanceof FileError
+          ? error.message
+          : `unexpected error: ${error instanceof Error ? error.message : String(error)}`
+    process.stderr.write(`express-cos-sts: ${message}\n`)
+    process.exitCode = 2
+  },
+)

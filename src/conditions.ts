@@ -301,7 +301,12 @@ function valuesOf(value: ConditionValue): Array<string | number | boolean> {
 }
 
 function sameValues(a: ConditionValue, b: ConditionValue): boolean {
-  const norm = (v: ConditionValue): string => JSON.stringify(valuesOf(v).map((x) => [typeof x, x]).sort())
+  const norm = (v: ConditionValue): string =>
+    JSON.stringify(
+      valuesOf(v)
+        .map((x) => [typeof x, x])
+        .sort(),
+    )
   return norm(a) === norm(b)
 }
 
@@ -332,12 +337,12 @@ function mergeValues(operator: string, a: ConditionValue, b: ConditionValue): Co
   if (spec.negated) {
     const joined = [...valuesOf(a)]
     for (const value of valuesOf(b)) if (!joined.some((known) => key(known) === key(value))) joined.push(value)
-    return joined.length <= MAX_VALUES ? joined as ConditionValue : undefined
+    return joined.length <= MAX_VALUES ? (joined as ConditionValue) : undefined
   }
   if (spec.test === 'eq' && (spec.kind === 'string' || spec.kind === 'numeric')) {
-    const inB = new Set(valuesOf(b).map((v) => spec.kind === 'numeric' ? `n:${String(parseNumber(v))}` : key(v)))
+    const inB = new Set(valuesOf(b).map((v) => (spec.kind === 'numeric' ? `n:${String(parseNumber(v))}` : key(v))))
     const common = valuesOf(a).filter((v) => inB.has(spec.kind === 'numeric' ? `n:${String(parseNumber(v))}` : key(v)))
-    return common.length === 0 ? undefined : common as ConditionValue
+    return common.length === 0 ? undefined : (common as ConditionValue)
   }
   return undefined
 }

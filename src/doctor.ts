@@ -51,8 +51,12 @@ export async function runDoctor(argv: string[], env: NodeJS.ProcessEnv = process
     resolved = resolveOptions({ bucket: bucket ?? '', region: region ?? '', authorize: () => null, sts }, env)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
-    const where = error.message.includes('`bucket`') && bucket === undefined ? ' (set COS_BUCKET or pass --bucket)'
-      : error.message.includes('`region`') && region === undefined ? ' (set COS_REGION or pass --region)' : ''
+    const where =
+      error.message.includes('`bucket`') && bucket === undefined
+        ? ' (set COS_BUCKET or pass --bucket)'
+        : error.message.includes('`region`') && region === undefined
+          ? ' (set COS_REGION or pass --region)'
+          : ''
     return { ok: false, lines: [`✗ settings: ${error.message}${where}`] }
   }
   const target = `${resolved.sts.protocol}//${resolved.sts.endpoint}`
@@ -61,11 +65,15 @@ export async function runDoctor(argv: string[], env: NodeJS.ProcessEnv = process
 
   const policy = {
     version: '2.0' as const,
-    statement: [{ effect: 'allow' as const, action: ['name/cos:HeadObject'], resource: [resourceOf('cos', resolved.region, resolved.bucket, DOCTOR_PROBE_KEY)] }],
+    statement: [
+      { effect: 'allow' as const, action: ['name/cos:HeadObject'], resource: [resourceOf('cos', resolved.region, resolved.bucket, DOCTOR_PROBE_KEY)] },
+    ],
   }
   try {
     const key = await createStsCaller(resolved)({ subject: 'express-cos-sts-doctor', policy, durationSeconds: resolved.durationSeconds })
-    lines.push(`✓ STS issued a temporary key (RequestId ${key.requestId || 'none'}, expires ${new Date(key.expiredTime * 1000).toISOString()}): the router can issue keys for this bucket.`)
+    lines.push(
+      `✓ STS issued a temporary key (RequestId ${key.requestId || 'none'}, expires ${new Date(key.expiredTime * 1000).toISOString()}): the router can issue keys for this bucket.`,
+    )
     return { ok: true, lines }
   } catch (error) {
     lines.push(diagnose(error, target))

@@ -40,9 +40,7 @@ export class RouteError extends Error {
   constructor(code: ErrorCode, message?: string, details?: RouteErrorDetails)
   constructor(status: number, code: ErrorCode, message: string, details?: RouteErrorDetails)
   constructor(...args: [ErrorCode, string?, RouteErrorDetails?] | [number, ErrorCode, string, RouteErrorDetails?]) {
-    const [code, message, details = {}] = typeof args[0] === 'number'
-      ? [args[1], args[2], { ...args[3], status: args[0] }]
-      : [args[0], args[1], args[2] ?? {}]
+    const [code, message, details = {}] = typeof args[0] === 'number' ? [args[1], args[2], { ...args[3], status: args[0] }] : [args[0], args[1], args[2] ?? {}]
     super(message ?? ERRORS[code].message, details.cause === undefined ? undefined : { cause: details.cause })
     this.code = code
     this.status = details.status ?? ERRORS[code].status
@@ -55,11 +53,16 @@ export class RouteError extends Error {
 /** The code of a 4xx status that the app's `authorize` threw, per the contract. */
 export function codeForStatus(status: number): ErrorCode {
   switch (status) {
-    case 400: return 'InvalidRequest'
-    case 401: return 'Unauthenticated'
-    case 403: return 'AccessDenied'
-    case 429: return 'TooManyRequests'
-    default: return 'RequestError'
+    case 400:
+      return 'InvalidRequest'
+    case 401:
+      return 'Unauthenticated'
+    case 403:
+      return 'AccessDenied'
+    case 429:
+      return 'TooManyRequests'
+    default:
+      return 'RequestError'
   }
 }
 

@@ -38,7 +38,11 @@ export function exactJson(grant: unknown): string | undefined {
         const proto: unknown = Object.getPrototypeOf(value)
         if (Array.isArray(value)) {
           if (proto !== Array.prototype) exact = false
-        } else if (proto !== Object.prototype || Object.getOwnPropertyNames(value).length !== Object.keys(value).length || Object.getOwnPropertySymbols(value).length > 0) {
+        } else if (
+          proto !== Object.prototype ||
+          Object.getOwnPropertyNames(value).length !== Object.keys(value).length ||
+          Object.getOwnPropertySymbols(value).length > 0
+        ) {
           exact = false
         }
       } else if (typeof value !== 'string' && typeof value !== 'boolean' && value !== null) {

@@ -26,7 +26,12 @@ export interface Issuer {
   issue(prepared: PreparedIssue): Promise<{ body: CredentialsResponse; event: IssueEvent }>
 }
 
-export function createIssuer(resolved: Pick<ResolvedOptions, 'uploadKey' | 'uploadLimits'>, cache: KeyCache, callSts: StsCaller, now: () => number = Date.now): Issuer {
+export function createIssuer(
+  resolved: Pick<ResolvedOptions, 'uploadKey' | 'uploadLimits'>,
+  cache: KeyCache,
+  callSts: StsCaller,
+  now: () => number = Date.now,
+): Issuer {
   const prepared = (plan: GrantPlan, objectKey: string | undefined): PreparedIssue => ({
     plan,
     scope: { subject: plan.subject, bucket: plan.bucket, region: plan.region, policy: buildPolicy(plan), durationSeconds: plan.durationSeconds },
@@ -39,7 +44,14 @@ export function createIssuer(resolved: Pick<ResolvedOptions, 'uploadKey' | 'uplo
         if (body['scope'] !== undefined) {
           throw new RouteError('InvalidRequest', 'Send either scope (the steps the SDK asks for) or upload (a file for the server to name), not both.')
         }
-        const chosen = await chooseUpload({ plan: granted, grant, file: parseDeclaredFile(body['upload']), req, uploadKey: resolved.uploadKey, limits: resolved.uploadLimits })
+        const chosen = await chooseUpload({
+          plan: granted,
+          grant,
+          file: parseDeclaredFile(body['upload']),
+          req,
+          uploadKey: resolved.uploadKey,
+          limits: resolved.uploadLimits,
+        })
         return prepared(chosen.plan, chosen.key)
       }
       const requested = parseRequestedScope(body)

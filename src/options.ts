@@ -9,7 +9,10 @@ export class ConfigError extends Error {
   readonly code: string
   constructor(option: string, problem: string, fix: string) {
     super(`express-cos-sts: option \`${option}\` ${problem}. Fix: ${fix}`)
-    this.code = `ERR_COS_STS_${option.replace(/[^A-Za-z0-9]+/g, '_').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}`
+    this.code = `ERR_COS_STS_${option
+      .replace(/[^A-Za-z0-9]+/g, '_')
+      .replace(/([a-z])([A-Z])/g, '$1_$2')
+      .toUpperCase()}`
   }
 }
 
@@ -73,18 +76,60 @@ export interface ResolvedOptions {
  * list that misses or invents a name, so "did you mean" can never drift from the types.
  */
 const KNOWN_OPTIONS = Object.keys({
-  secretId: true, secretKey: true, bucket: true, region: true, durationSeconds: true, authorize: true, cache: true, rateLimit: true,
-  sts: true, authorizeTimeoutMs: true, requireSubjectTemplates: true, onIssue: true, onError: true, logger: true, uploadKey: true, uploadLimits: true,
+  secretId: true,
+  secretKey: true,
+  bucket: true,
+  region: true,
+  durationSeconds: true,
+  authorize: true,
+  cache: true,
+  rateLimit: true,
+  sts: true,
+  authorizeTimeoutMs: true,
+  requireSubjectTemplates: true,
+  onIssue: true,
+  onError: true,
+  logger: true,
+  uploadKey: true,
+  uploadLimits: true,
 } satisfies Record<keyof StsRouterOptions, true>)
 const KNOWN_STS_OPTIONS = Object.keys({
-  endpoint: true, protocol: true, region: true, timeoutMs: true, roleArn: true, client: true, maxCallsPerSecond: true, maxConcurrency: true,
-  maxQueue: true, maxRetries: true, allowInsecureHttp: true,
+  endpoint: true,
+  protocol: true,
+  region: true,
+  timeoutMs: true,
+  roleArn: true,
+  client: true,
+  maxCallsPerSecond: true,
+  maxConcurrency: true,
+  maxQueue: true,
+  maxRetries: true,
+  allowInsecureHttp: true,
 } satisfies Record<keyof StsOptions, true>)
 /** express-rate-limit's own option names, from its Options type (so an upgrade that adds one is known at once). */
 const KNOWN_RATE_LIMIT_OPTIONS = Object.keys({
-  windowMs: true, limit: true, max: true, message: true, statusCode: true, legacyHeaders: true, standardHeaders: true, identifier: true,
-  retryAfter: true, requestPropertyName: true, skipFailedRequests: true, skipSuccessfulRequests: true, keyGenerator: true, ipv6Subnet: true,
-  handler: true, skip: true, requestWasSuccessful: true, store: true, validate: true, headers: true, passOnStoreError: true, logger: true,
+  windowMs: true,
+  limit: true,
+  max: true,
+  message: true,
+  statusCode: true,
+  legacyHeaders: true,
+  standardHeaders: true,
+  identifier: true,
+  retryAfter: true,
+  requestPropertyName: true,
+  skipFailedRequests: true,
+  skipSuccessfulRequests: true,
+  keyGenerator: true,
+  ipv6Subnet: true,
+  handler: true,
+  skip: true,
+  requestWasSuccessful: true,
+  store: true,
+  validate: true,
+  headers: true,
+  passOnStoreError: true,
+  logger: true,
 } satisfies Record<keyof RateLimitLayerOptions, true>)
 /** STS documents 600 calls per second for GetFederationToken and for AssumeRole, per account. */
 export const STS_RATE_LIMIT = 600
@@ -103,16 +148,28 @@ export function resolveOptions(options: StsRouterOptions, env: NodeJS.ProcessEnv
   const secretId = options.secretId ?? env['TENCENTCLOUD_SECRET_ID']
   const secretKey = options.secretKey ?? env['TENCENTCLOUD_SECRET_KEY']
   if (!isCleanString(secretId)) {
-    throw new ConfigError('secretId', 'is missing or not a plain string', 'pass secretId or set TENCENTCLOUD_SECRET_ID to the SecretId of a CAM sub-account key')
+    throw new ConfigError(
+      'secretId',
+      'is missing or not a plain string',
+      'pass secretId or set TENCENTCLOUD_SECRET_ID to the SecretId of a CAM sub-account key',
+    )
   }
   if (!isCleanString(secretKey)) {
     // Never echo the value: it may be the real key with a stray character.
-    throw new ConfigError('secretKey', 'is missing or not a plain string', 'pass secretKey or set TENCENTCLOUD_SECRET_KEY to the SecretKey of the same key pair')
+    throw new ConfigError(
+      'secretKey',
+      'is missing or not a plain string',
+      'pass secretKey or set TENCENTCLOUD_SECRET_KEY to the SecretKey of the same key pair',
+    )
   }
 
   const bucket = options.bucket
   if (typeof bucket !== 'string' || !BUCKET_PATTERN.test(bucket) || bucket.length > 50) {
-    throw new ConfigError('bucket', `must be \`BucketName-APPID\` (got ${describe(bucket)})`, "use the full bucket name shown in the COS console, e.g. 'examplebucket-1250000000'")
+    throw new ConfigError(
+      'bucket',
+      `must be \`BucketName-APPID\` (got ${describe(bucket)})`,
+      "use the full bucket name shown in the COS console, e.g. 'examplebucket-1250000000'",
+    )
   }
   const region = options.region
   if (typeof region !== 'string' || !REGION_PATTERN.test(region)) {
@@ -138,11 +195,21 @@ export function resolveOptions(options: StsRouterOptions, env: NodeJS.ProcessEnv
     throw new ConfigError('logger', 'must have warn() and error() methods', 'pass console, a pino/winston logger, or leave logger out')
   }
 
-  const authorizeTimeoutMs = wholeNumber('authorizeTimeoutMs', options.authorizeTimeoutMs, 10_000, 100, 120_000,
-    'use a few seconds more than your session store or database lookup can take, e.g. 10000')
+  const authorizeTimeoutMs = wholeNumber(
+    'authorizeTimeoutMs',
+    options.authorizeTimeoutMs,
+    10_000,
+    100,
+    120_000,
+    'use a few seconds more than your session store or database lookup can take, e.g. 10000',
+  )
   const requireSubjectTemplates = options.requireSubjectTemplates ?? false
   if (typeof requireSubjectTemplates !== 'boolean') {
-    throw new ConfigError('requireSubjectTemplates', `must be true or false (got ${describe(requireSubjectTemplates)})`, "pass true to refuse write prefixes without a '{subject}' template, or leave it out")
+    throw new ConfigError(
+      'requireSubjectTemplates',
+      `must be true or false (got ${describe(requireSubjectTemplates)})`,
+      "pass true to refuse write prefixes without a '{subject}' template, or leave it out",
+    )
   }
   const cache = resolveCache(options.cache, durationSeconds)
   const rateLimit = resolveRateLimit(options.rateLimit)
@@ -150,11 +217,22 @@ export function resolveOptions(options: StsRouterOptions, env: NodeJS.ProcessEnv
   if ('problem' in uploads) throw new ConfigError(uploads.option, uploads.problem, uploads.fix)
 
   return {
-    secretId, secretKey, bucket, region, durationSeconds,
-    authorize: options.authorize, authorizeTimeoutMs, requireSubjectTemplates,
-    cache, rateLimit, sts,
-    onIssue: options.onIssue, onError: options.onError, logger,
-    uploadKey: uploads.uploadKey, uploadLimits: uploads.uploadLimits,
+    secretId,
+    secretKey,
+    bucket,
+    region,
+    durationSeconds,
+    authorize: options.authorize,
+    authorizeTimeoutMs,
+    requireSubjectTemplates,
+    cache,
+    rateLimit,
+    sts,
+    onIssue: options.onIssue,
+    onError: options.onError,
+    logger,
+    uploadKey: uploads.uploadKey,
+    uploadLimits: uploads.uploadLimits,
   }
 }
 
@@ -178,18 +256,33 @@ function resolveSts(sts: StsRouterOptions['sts'], region: string): ResolvedStsOp
   rejectUnknown('sts.', sts, KNOWN_STS_OPTIONS)
   const endpoint = sts.endpoint ?? 'sts.tencentcloudapi.com'
   if (typeof endpoint !== 'string' || !ENDPOINT_PATTERN.test(endpoint)) {
-    throw new ConfigError('sts.endpoint', `must be a host with an optional port and no scheme (got ${describe(endpoint)})`, "use e.g. 'sts.internal.tencentcloudapi.com' or '127.0.0.1:9000' and put the scheme in sts.protocol")
+    throw new ConfigError(
+      'sts.endpoint',
+      `must be a host with an optional port and no scheme (got ${describe(endpoint)})`,
+      "use e.g. 'sts.internal.tencentcloudapi.com' or '127.0.0.1:9000' and put the scheme in sts.protocol",
+    )
   }
   const protocol = sts.protocol === undefined ? 'https:' : String(sts.protocol).replace(/\/\/$/, '')
   if (protocol !== 'https:' && protocol !== 'http:') {
-    throw new ConfigError('sts.protocol', `must be 'https:' or 'http:' (got ${describe(sts.protocol)})`, "leave it out for HTTPS, or pass 'http:' for a local STS")
+    throw new ConfigError(
+      'sts.protocol',
+      `must be 'https:' or 'http:' (got ${describe(sts.protocol)})`,
+      "leave it out for HTTPS, or pass 'http:' for a local STS",
+    )
   }
   if (sts.allowInsecureHttp !== undefined && typeof sts.allowInsecureHttp !== 'boolean') {
-    throw new ConfigError('sts.allowInsecureHttp', `must be true or false (got ${describe(sts.allowInsecureHttp)})`, 'leave it out unless a plain-HTTP STS outside loopback and private addresses is really meant')
+    throw new ConfigError(
+      'sts.allowInsecureHttp',
+      `must be true or false (got ${describe(sts.allowInsecureHttp)})`,
+      'leave it out unless a plain-HTTP STS outside loopback and private addresses is really meant',
+    )
   }
   if (protocol === 'http:' && !isPrivateHost(hostOf(endpoint)) && sts.allowInsecureHttp !== true) {
-    throw new ConfigError('sts.protocol', `is 'http:' for ${describe(endpoint)}, which is not a loopback or private address: the temporary keys would cross the network in clear`,
-      "use 'https:' (the default), or set sts.allowInsecureHttp: true if a plain-HTTP hop is really safe here")
+    throw new ConfigError(
+      'sts.protocol',
+      `is 'http:' for ${describe(endpoint)}, which is not a loopback or private address: the temporary keys would cross the network in clear`,
+      "use 'https:' (the default), or set sts.allowInsecureHttp: true if a plain-HTTP hop is really safe here",
+    )
   }
   const stsRegion = sts.region ?? region
   if (typeof stsRegion !== 'string' || !REGION_PATTERN.test(stsRegion)) {
@@ -197,18 +290,35 @@ function resolveSts(sts: StsRouterOptions['sts'], region: string): ResolvedStsOp
   }
   const timeoutMs = sts.timeoutMs ?? 5000
   if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 60_000) {
-    throw new ConfigError('sts.timeoutMs', `must be a whole number of milliseconds from 100 to 60000 (got ${describe(timeoutMs)})`, 'use a few seconds, e.g. 5000')
+    throw new ConfigError(
+      'sts.timeoutMs',
+      `must be a whole number of milliseconds from 100 to 60000 (got ${describe(timeoutMs)})`,
+      'use a few seconds, e.g. 5000',
+    )
   }
   const roleArn = sts.roleArn
   if (roleArn !== undefined && (typeof roleArn !== 'string' || !ROLE_ARN_PATTERN.test(roleArn))) {
-    throw new ConfigError('sts.roleArn', `must look like 'qcs::cam::uin/100000000001:roleName/cos-uploader' (got ${describe(roleArn)})`, 'copy the role ARN from the CAM console, or leave it out to use GetFederationToken')
+    throw new ConfigError(
+      'sts.roleArn',
+      `must look like 'qcs::cam::uin/100000000001:roleName/cos-uploader' (got ${describe(roleArn)})`,
+      'copy the role ARN from the CAM console, or leave it out to use GetFederationToken',
+    )
   }
   const client = sts.client
-  if (client !== undefined && (typeof client !== 'object' || client === null || typeof client.GetFederationToken !== 'function' || typeof client.AssumeRole !== 'function')) {
+  if (
+    client !== undefined &&
+    (typeof client !== 'object' || client === null || typeof client.GetFederationToken !== 'function' || typeof client.AssumeRole !== 'function')
+  ) {
     throw new ConfigError('sts.client', 'must have GetFederationToken and AssumeRole methods', 'pass an instance of the SDK client, or leave it out')
   }
-  const maxCallsPerSecond = wholeNumber('sts.maxCallsPerSecond', sts.maxCallsPerSecond, 500, 1, STS_RATE_LIMIT,
-    `STS allows ${STS_RATE_LIMIT} calls/s per account, shared by every instance: give each of N instances about 500 / N`)
+  const maxCallsPerSecond = wholeNumber(
+    'sts.maxCallsPerSecond',
+    sts.maxCallsPerSecond,
+    500,
+    1,
+    STS_RATE_LIMIT,
+    `STS allows ${STS_RATE_LIMIT} calls/s per account, shared by every instance: give each of N instances about 500 / N`,
+  )
   const maxConcurrency = wholeNumber('sts.maxConcurrency', sts.maxConcurrency, 50, 1, 1000, 'use a few dozen, e.g. 50')
   const maxQueue = wholeNumber('sts.maxQueue', sts.maxQueue, 1000, 0, 100_000, 'use 0 to refuse at once when the budget is spent, or e.g. 1000')
   const maxRetries = wholeNumber('sts.maxRetries', sts.maxRetries, 2, 0, 5, 'use 0 to never retry, or e.g. 2')
@@ -247,13 +357,19 @@ function resolveRateLimit(rateLimit: StsRouterOptions['rateLimit']): false | Res
   const ipStore = perIp === false ? undefined : perIp.store
   const subjectStore = perSubject === false ? undefined : perSubject.store
   if (ipStore !== undefined && ipStore === subjectStore) {
-    throw new ConfigError('rateLimit.perSubject.store', 'is the same store instance as rateLimit.perIp.store (express-rate-limit refuses one store for two limiters)',
-      "create one store per layer, e.g. two RedisStores with prefixes 'cos-sts:ip:' and 'cos-sts:subject:'")
+    throw new ConfigError(
+      'rateLimit.perSubject.store',
+      'is the same store instance as rateLimit.perIp.store (express-rate-limit refuses one store for two limiters)',
+      "create one store per layer, e.g. two RedisStores with prefixes 'cos-sts:ip:' and 'cos-sts:subject:'",
+    )
   }
   const prefixOf = (store: unknown): unknown => (store !== null && typeof store === 'object' ? (store as { prefix?: unknown }).prefix : undefined)
   if (ipStore !== undefined && subjectStore !== undefined && typeof prefixOf(ipStore) === 'string' && prefixOf(ipStore) === prefixOf(subjectStore)) {
-    throw new ConfigError('rateLimit.perSubject.store', `has the same key prefix as rateLimit.perIp.store (${describe(prefixOf(ipStore))}), so a subject that looks like an IP would share its count`,
-      "give each layer's store its own prefix, e.g. 'cos-sts:ip:' and 'cos-sts:subject:'")
+    throw new ConfigError(
+      'rateLimit.perSubject.store',
+      `has the same key prefix as rateLimit.perIp.store (${describe(prefixOf(ipStore))}), so a subject that looks like an IP would share its count`,
+      "give each layer's store its own prefix, e.g. 'cos-sts:ip:' and 'cos-sts:subject:'",
+    )
   }
   return { perIp, perSubject }
 }
@@ -262,24 +378,39 @@ function resolveRateLimitLayer(option: string, layer: unknown): false | RateLimi
   if (layer === false) return false
   if (layer === undefined) return {}
   if (typeof layer !== 'object' || layer === null || Array.isArray(layer)) {
-    throw new ConfigError(option, 'must be false or an object of express-rate-limit options', `pass ${option}: false to turn this layer off, or e.g. { limit: 100, windowMs: 60000 }`)
+    throw new ConfigError(
+      option,
+      'must be false or an object of express-rate-limit options',
+      `pass ${option}: false to turn this layer off, or e.g. { limit: 100, windowMs: 60000 }`,
+    )
   }
   rejectUnknown(`${option}.`, layer, KNOWN_RATE_LIMIT_OPTIONS)
   const given = layer as Record<string, unknown>
   const limit = given['limit'] ?? given['max']
   if (limit !== undefined && typeof limit !== 'function' && !(typeof limit === 'number' && Number.isInteger(limit) && limit >= 1)) {
-    throw new ConfigError(`${option}.limit`, `must be a whole number of requests >= 1 or a function (got ${describe(limit)})`, `use e.g. 100, or ${option}: false to turn the layer off`)
+    throw new ConfigError(
+      `${option}.limit`,
+      `must be a whole number of requests >= 1 or a function (got ${describe(limit)})`,
+      `use e.g. 100, or ${option}: false to turn the layer off`,
+    )
   }
   const windowMs = given['windowMs']
   if (windowMs !== undefined && !(typeof windowMs === 'number' && Number.isInteger(windowMs) && windowMs >= 1000 && windowMs <= 2 ** 31 - 1)) {
-    throw new ConfigError(`${option}.windowMs`, `must be a whole number of milliseconds from 1000 to 2147483647 (got ${describe(windowMs)})`, 'use e.g. 60000 for a one-minute window')
+    throw new ConfigError(
+      `${option}.windowMs`,
+      `must be a whole number of milliseconds from 1000 to 2147483647 (got ${describe(windowMs)})`,
+      'use e.g. 60000 for a one-minute window',
+    )
   }
   const store = given['store']
   if (store !== undefined) {
-    const methods = store !== null && typeof store === 'object' ? store as Record<string, unknown> : {}
+    const methods = store !== null && typeof store === 'object' ? (store as Record<string, unknown>) : {}
     if (!['increment', 'decrement', 'resetKey'].every((name) => typeof methods[name] === 'function')) {
-      throw new ConfigError(`${option}.store`, 'must be an express-rate-limit store (increment, decrement and resetKey methods)',
-        "pass e.g. new RedisStore({ sendCommand: (command, ...args) => client.call(command, ...args), prefix: 'cos-sts:ip:' })")
+      throw new ConfigError(
+        `${option}.store`,
+        'must be an express-rate-limit store (increment, decrement and resetKey methods)',
+        "pass e.g. new RedisStore({ sendCommand: (command, ...args) => client.call(command, ...args), prefix: 'cos-sts:ip:' })",
+      )
     }
   }
   for (const flag of ['passOnStoreError', 'skipFailedRequests', 'skipSuccessfulRequests', 'legacyHeaders'] as const) {
@@ -297,23 +428,51 @@ function resolveCache(cache: StsRouterOptions['cache'], durationSeconds: number)
   if (cache === false) return false
   if (cache === undefined) cache = {}
   if (typeof cache !== 'object' || cache === null) {
-    throw new ConfigError('cache', 'must be false or an object { max, minRemainingSeconds, store }', 'pass cache: false to disable caching, or an options object')
+    throw new ConfigError(
+      'cache',
+      'must be false or an object { max, minRemainingSeconds, store }',
+      'pass cache: false to disable caching, or an options object',
+    )
   }
   rejectUnknown('cache.', cache, KNOWN_CACHE_OPTIONS)
   const max = wholeNumber('cache.max', cache.max, CACHE_DEFAULTS.max, 1, 10_000_000, 'use the number of users active within one key lifetime, e.g. 10000')
-  const minRemainingSeconds = wholeNumber('cache.minRemainingSeconds', cache.minRemainingSeconds, CACHE_DEFAULTS.minRemainingSeconds, 0, DURATION_LIMITS.federationMax,
-    'use a few minutes, e.g. 300: cos-js-sdk-v5 refetches below 60 s')
+  const minRemainingSeconds = wholeNumber(
+    'cache.minRemainingSeconds',
+    cache.minRemainingSeconds,
+    CACHE_DEFAULTS.minRemainingSeconds,
+    0,
+    DURATION_LIMITS.federationMax,
+    'use a few minutes, e.g. 300: cos-js-sdk-v5 refetches below 60 s',
+  )
   if (minRemainingSeconds >= durationSeconds) {
-    throw new ConfigError('cache.minRemainingSeconds', `must be below durationSeconds (${minRemainingSeconds} >= ${durationSeconds}), or no key could ever be served from the cache`,
-      `lower it well under ${durationSeconds}, e.g. 300`)
+    throw new ConfigError(
+      'cache.minRemainingSeconds',
+      `must be below durationSeconds (${minRemainingSeconds} >= ${durationSeconds}), or no key could ever be served from the cache`,
+      `lower it well under ${durationSeconds}, e.g. 300`,
+    )
   }
   const store = cache.store
-  if (store !== undefined && (typeof store !== 'object' || store === null || !['get', 'set', 'deleteIfValue'].every((method) => typeof (store as unknown as Record<string, unknown>)[method] === 'function'))) {
-    throw new ConfigError('cache.store', 'must be a cache store with get, set and deleteIfValue methods', "pass createRedisCacheStore({ client }) from 'express-cos-sts/redis', or leave it out")
+  if (
+    store !== undefined &&
+    (typeof store !== 'object' ||
+      store === null ||
+      !['get', 'set', 'deleteIfValue'].every((method) => typeof (store as unknown as Record<string, unknown>)[method] === 'function'))
+  ) {
+    throw new ConfigError(
+      'cache.store',
+      'must be a cache store with get, set and deleteIfValue methods',
+      "pass createRedisCacheStore({ client }) from 'express-cos-sts/redis', or leave it out",
+    )
   }
   // How long another instance's invalidate() can go unseen here if its pub/sub message is lost (docs/caching.md).
-  const firstLevelTtlMs = wholeNumber('cache.firstLevelTtlMs', cache.firstLevelTtlMs, CACHE_DEFAULTS.firstLevelTtlMs, 0, 60_000,
-    'use a few seconds, e.g. 2000, or 0 to ask the shared store on every request')
+  const firstLevelTtlMs = wholeNumber(
+    'cache.firstLevelTtlMs',
+    cache.firstLevelTtlMs,
+    CACHE_DEFAULTS.firstLevelTtlMs,
+    0,
+    60_000,
+    'use a few seconds, e.g. 2000, or 0 to ask the shared store on every request',
+  )
   return { max, minRemainingSeconds, store, firstLevelTtlMs }
 }
 

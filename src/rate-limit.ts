@@ -41,24 +41,36 @@ export function createRateLimitLayers(resolved: Pick<ResolvedOptions, 'rateLimit
   if (layers.perSubject !== false) {
     const given = layers.perSubject
     const appSkip = given.skip
-    perSubject = createLayer('per-subject', KEY_TAGS.perSubject, {
-      ...RATE_LIMIT_DEFAULTS.perSubject,
-      // The request's plan and scope are known by now; without them this layer would not be reached.
-      keyGenerator: (_req: Request, res: Response) => subjectKey(inputs.subjectOf(res) ?? ''),
-      // A key the shared store or a call in flight answered cost no STS call either: express-rate-limit gives
-      // the count back when the answer is sent. Only what reached STS, or failed, stays counted.
-      skipSuccessfulRequests: true,
-      requestWasSuccessful: (_req: Request, res: Response) => inputs.answeredFromCache(res),
-    }, {
-      ...given,
-      // Cache hits cost nothing: count only what may reach STS. An app's own skip is asked as well.
-      skip: (req: Request, res: Response) => inputs.servable(res) || (appSkip === undefined ? false : appSkip(req, res)),
-    }, logger)
+    perSubject = createLayer(
+      'per-subject',
+      KEY_TAGS.perSubject,
+      {
+        ...RATE_LIMIT_DEFAULTS.perSubject,
+        // The request's plan and scope are known by now; without them this layer would not be reached.
+        keyGenerator: (_req: Request, res: Response) => subjectKey(inputs.subjectOf(res) ?? ''),
+        // A key the shared store or a call in flight answered cost no STS call either: express-rate-limit gives
+        // the count back when the answer is sent. Only what reached STS, or failed, stays counted.
+        skipSuccessfulRequests: true,
+        requestWasSuccessful: (_req: Request, res: Response) => inputs.answeredFromCache(res),
+      },
+      {
+        ...given,
+        // Cache hits cost nothing: count only what may reach STS. An app's own skip is asked as well.
+        skip: (req: Request, res: Response) => inputs.servable(res) || (appSkip === undefined ? false : appSkip(req, res)),
+      },
+      logger,
+    )
   }
   return { perIp, perSubject }
 }
 
-function createLayer(name: 'per-ip' | 'per-subject', tag: string, defaults: RateLimitLayerOptions, given: RateLimitLayerOptions, logger: Logger): RequestHandler {
+function createLayer(
+  name: 'per-ip' | 'per-subject',
+  tag: string,
+  defaults: RateLimitLayerOptions,
+  given: RateLimitLayerOptions,
+  logger: Logger,
+): RequestHandler {
   const own = ownOptions(given)
   const limiter = rateLimit({
     ...defaults,
@@ -75,10 +87,15 @@ function createLayer(name: 'per-ip' | 'per-subject', tag: string, defaults: Rate
     store: taggedStore(own.store, tag),
   })
   // express-rate-limit hands a store failure to next(); say what failed instead of a bare 500.
-  return (req, res, next) => limiter(req, res, (error?: unknown) => {
-    if (error === undefined) return next()
-    next(error instanceof RouteError ? error : new RouteError('InternalError', 'Rate limiting is unavailable; try again shortly.', { cause: errorSummary(error) }))
-  })
+  return (req, res, next) =>
+    limiter(req, res, (error?: unknown) => {
+      if (error === undefined) return next()
+      next(
+        error instanceof RouteError
+          ? error
+          : new RouteError('InternalError', 'Rate limiting is unavailable; try again shortly.', { cause: errorSummary(error) }),
+      )
+    })
 }
 
 /**
@@ -101,7 +118,10 @@ function tooManyRequests(req: Request, res: Response, next: NextFunction, option
 }
 
 /** express-rate-limit logs (error, context); the router's logger takes (message, details). */
-function rateLimitLogger(logger: Logger, layer: string): { warn: (error: unknown, context?: string) => void; error: (error: unknown, context?: string) => void } {
+function rateLimitLogger(
+  logger: Logger,
+  layer: string,
+): { warn: (error: unknown, context?: string) => void; error: (error: unknown, context?: string) => void } {
   // Validation warnings come with no context: their own message (with its ERR_ERL_ code) is the line.
   const line = (error: unknown, context: string | undefined) =>
     [`express-cos-sts: rate limit ${layer}: ${context ?? String(errorSummary(error)['message'])}`, errorSummary(error)] as const

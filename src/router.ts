@@ -60,7 +60,14 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
   // A deliberate shared write prefix is logged once per statement content, not on every request.
   const onWarning = onceWarner(resolved.logger)
 
-  const planFor = createPlanner({ bucket: resolved.bucket, region: resolved.region, durationSeconds: resolved.durationSeconds, assumeRole, onWarning, requireSubjectTemplates: resolved.requireSubjectTemplates })
+  const planFor = createPlanner({
+    bucket: resolved.bucket,
+    region: resolved.region,
+    durationSeconds: resolved.durationSeconds,
+    assumeRole,
+    onWarning,
+    requireSubjectTemplates: resolved.requireSubjectTemplates,
+  })
 
   const authorizeStep: RequestHandler = async (req, res, next) => {
     try {
@@ -107,7 +114,8 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
   }
 
   const router = express.Router()
-  router.route('/')
+  router
+    .route('/')
     .head(methodNotAllowed)
     .get(...perIp, authorizeStep, prepareStep, ...perSubject, issueStep)
     .post(...perIp, requireJsonBody, readJsonBody, authorizeStep, prepareStep, ...perSubject, issueStep)
@@ -162,7 +170,9 @@ function errorHandler(resolved: ResolvedOptions) {
       event.cause = routeError.cause
       // The budget refusing calls is the router protecting the account, not a fault: under a flood, one warn per refusal.
       const level = routeError.code === 'StsThrottled' && routeError.stsCode === undefined ? 'warn' : 'error'
-      resolved.logger[level](`express-cos-sts: ${routeError.code}: ${routeError.message}${hint === undefined ? '' : ` (${routeError.stsCode}: ${hint})`}`, { ...event })
+      resolved.logger[level](`express-cos-sts: ${routeError.code}: ${routeError.message}${hint === undefined ? '' : ` (${routeError.stsCode}: ${hint})`}`, {
+        ...event,
+      })
     }
     notify(resolved, () => resolved.onError?.(event))
     sendError(res, routeError instanceof GrantError ? routeError.answer : routeError)

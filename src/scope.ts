@@ -21,7 +21,8 @@ export function parseRequestedScope(body: unknown): Array<Partial<ScopeItem> & P
     throw badRequest(`scope must be an array of 1 to ${MAX_SCOPE_ITEMS} items { action, prefix, bucket?, region? }.`)
   }
   return scope.map((item: unknown, i) => {
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) throw badRequest(`scope[${i}] must be an object { action, prefix, bucket?, region? }.`)
+    if (item === null || typeof item !== 'object' || Array.isArray(item))
+      throw badRequest(`scope[${i}] must be an object { action, prefix, bucket?, region? }.`)
     const { action, prefix, bucket, region } = item as Record<string, unknown>
     if (typeof action !== 'string') throw badRequest(`scope[${i}].action must be a COS action name such as 'name/cos:PutObject'.`)
     const problem = prefixProblem(prefix)
@@ -49,9 +50,7 @@ export function narrowPlan(plan: GrantPlan, items: NonNullable<ReturnType<typeof
     if (action === undefined) throw badRequest(`scope[${i}].action ${JSON.stringify(item.action)} is not a COS action name.`)
     const bucket = item.bucket ?? plan.bucket
     const region = item.region ?? plan.region
-    const covering = bucket === plan.bucket && region === plan.region
-      ? findCoveringStatement(policy, { action, bucket, region, prefix: item.prefix })
-      : -1
+    const covering = bucket === plan.bucket && region === plan.region ? findCoveringStatement(policy, { action, bucket, region, prefix: item.prefix }) : -1
     if (covering < 0) {
       throw new RouteError('ScopeNotAllowed', `scope[${i}] (${action} on ${bucket}/${item.prefix} in ${region}) is outside what you may do.`)
     }

@@ -120,7 +120,11 @@ function namesAction(statement: CamStatement, action: string): boolean {
   const name = action.slice(`name/${service}:`.length)
   return stringsOf(statement.action).some((pattern) => {
     if (pattern === '*') return true
-    const bare = pattern.startsWith(`name/${service}:`) ? pattern.slice(service.length + 6) : pattern.startsWith(`${service}:`) ? pattern.slice(service.length + 1) : undefined
+    const bare = pattern.startsWith(`name/${service}:`)
+      ? pattern.slice(service.length + 6)
+      : pattern.startsWith(`${service}:`)
+        ? pattern.slice(service.length + 1)
+        : undefined
     return bare !== undefined && wildcard(bare, name, false)
   })
 }

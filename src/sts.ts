@@ -31,22 +31,30 @@ export type StsCaller = (request: StsRequest) => Promise<IssuedKey>
 /** Builds the SDK client once and returns the function that asks it for one key. `clock` times the deadline and the budget. */
 export function createStsCaller(options: Pick<ResolvedOptions, 'secretId' | 'secretKey' | 'sts'>, clock: Clock = systemClock): StsCaller {
   const { sts } = options
-  const client: StsClientLike = sts.client ?? new stsServices.v20180813.Client({
-    credential: { secretId: options.secretId, secretKey: options.secretKey },
-    region: sts.region,
-    // reqTimeout (seconds) lets the SDK close the socket; the race below bounds the answer itself.
-    profile: {
-      httpProfile: {
-        endpoint: sts.endpoint,
-        protocol: `${sts.protocol}//`,
-        reqTimeout: sts.timeoutMs / 1000 + 1,
-        // The SDK follows http_proxy when given no agent; a loopback STS (tests, the example) must not go through one.
-        ...(isLoopback(sts.endpoint) ? { agent: new http.Agent({ keepAlive: true }) } : {}),
+  const client: StsClientLike =
+    sts.client ??
+    new stsServices.v20180813.Client({
+      credential: { secretId: options.secretId, secretKey: options.secretKey },
+      region: sts.region,
+      // reqTimeout (seconds) lets the SDK close the socket; the race below bounds the answer itself.
+      profile: {
+        httpProfile: {
+          endpoint: sts.endpoint,
+          protocol: `${sts.protocol}//`,
+          reqTimeout: sts.timeoutMs / 1000 + 1,
+          // The SDK follows http_proxy when given no agent; a loopback STS (tests, the example) must not go through one.
+          ...(isLoopback(sts.endpoint) ? { agent: new http.Agent({ keepAlive: true }) } : {}),
+        },
       },
-    },
-  })
+    })
 
-  const budget = createCallBudget({ maxCalls: sts.maxCallsPerSecond, windowMs: STS_WINDOW_MS, maxConcurrency: sts.maxConcurrency, maxQueue: sts.maxQueue, clock })
+  const budget = createCallBudget({
+    maxCalls: sts.maxCallsPerSecond,
+    windowMs: STS_WINDOW_MS,
+    maxConcurrency: sts.maxConcurrency,
+    maxQueue: sts.maxQueue,
+    clock,
+  })
   // Starting an attempt with only a few ms left would spend a budget slot on a certain 504.
   const reserveMs = Math.min(1000, Math.floor(sts.timeoutMs / 4))
 
@@ -63,9 +71,15 @@ export function createStsCaller(options: Pick<ResolvedOptions, 'secretId' | 'sec
         slot()
       }
       try {
-        const call = sts.roleArn === undefined
-          ? client.GetFederationToken({ Name: federationName(request.subject), Policy: policy, DurationSeconds: request.durationSeconds })
-          : client.AssumeRole({ RoleArn: sts.roleArn, RoleSessionName: roleSessionName(request.subject), Policy: policy, DurationSeconds: request.durationSeconds })
+        const call =
+          sts.roleArn === undefined
+            ? client.GetFederationToken({ Name: federationName(request.subject), Policy: policy, DurationSeconds: request.durationSeconds })
+            : client.AssumeRole({
+                RoleArn: sts.roleArn,
+                RoleSessionName: roleSessionName(request.subject),
+                Policy: policy,
+                DurationSeconds: request.durationSeconds,
+              })
         call.then(release, release)
         return await call
       } catch (error) {
@@ -123,7 +137,13 @@ export function stsFailure(error: unknown): RouteError {
       retryAfter: Math.max(1, Math.ceil(error.retryAfterMs / 1000)),
     })
   }
-  const { code, requestId, httpCode, type, message } = (error ?? {}) as { code?: unknown; requestId?: unknown; httpCode?: unknown; type?: unknown; message?: unknown }
+  const { code, requestId, httpCode, type, message } = (error ?? {}) as {
+    code?: unknown
+    requestId?: unknown
+    httpCode?: unknown
+    type?: unknown
+    message?: unknown
+  }
   const details = {
     cause: errorSummary(error),
     ...(typeof code === 'string' && code !== '' ? { stsCode: code } : {}),

@@ -9,7 +9,9 @@ const ROLE_ARN = 'qcs::cam::uin/100000000001:roleName/cos-uploader'
 
 describe('AssumeRole mode', () => {
   let fixture: Fixture
-  before(async () => { fixture = await startFixture({ durationSeconds: 3600, sts: { roleArn: ROLE_ARN } }) })
+  before(async () => {
+    fixture = await startFixture({ durationSeconds: 3600, sts: { roleArn: ROLE_ARN } })
+  })
   after(() => fixture.close())
   beforeEach(() => fixture.sts.reset())
 

@@ -15,8 +15,13 @@ const CHROMIUM = '/usr/bin/chromium'
 const ROUTE = '/api/cos-credentials'
 const SDK = join(__dirname, '..', 'node_modules', 'cos-js-sdk-v5', 'dist', 'cos-js-sdk-v5.min.js')
 const MULTIPART_UPLOAD = [
-  'name/cos:PutObject', 'name/cos:InitiateMultipartUpload', 'name/cos:ListMultipartUploads', 'name/cos:ListParts',
-  'name/cos:UploadPart', 'name/cos:CompleteMultipartUpload', 'name/cos:AbortMultipartUpload',
+  'name/cos:PutObject',
+  'name/cos:InitiateMultipartUpload',
+  'name/cos:ListMultipartUploads',
+  'name/cos:ListParts',
+  'name/cos:UploadPart',
+  'name/cos:CompleteMultipartUpload',
+  'name/cos:AbortMultipartUpload',
 ]
 
 /**
@@ -71,9 +76,17 @@ interface PageWindow {
   makeCos(frontEnd: { domain: string; wholeGrant?: boolean; startTimeShift?: number }): SdkClient
   fileFor(name: string, index: number, size: number): File
 }
-interface SdkError { code?: string; statusCode?: number; message?: string; error?: { Code?: string } }
+interface SdkError {
+  code?: string
+  statusCode?: number
+  message?: string
+  error?: { Code?: string }
+}
 interface SdkClient {
-  uploadFiles(params: Record<string, unknown>, callback: (err: SdkError | null, data: { files: Array<{ options: { Key: string }; error: SdkError | null }> }) => void): void
+  uploadFiles(
+    params: Record<string, unknown>,
+    callback: (err: SdkError | null, data: { files: Array<{ options: { Key: string }; error: SdkError | null }> }) => void,
+  ): void
   uploadFile(params: Record<string, unknown>, callback: (err: SdkError | null) => void): void
   putObject(params: Record<string, unknown>, callback: (err: SdkError | null) => void): void
 }
@@ -112,12 +125,20 @@ describe('uploads in Chromium (cos-js-sdk-v5, the README front end, default limi
       },
     })
     const app = express()
-    app.get('/', (_req, res) => { res.type('html').send(PAGE) })
-    app.get('/vendor/cos-js-sdk-v5.min.js', (_req, res) => { res.type('js').send(readFileSync(SDK)) })
-    app.use(ROUTE, (_req, res, next) => {
-      res.on('finish', () => statuses.push(res.statusCode))
-      next()
-    }, router)
+    app.get('/', (_req, res) => {
+      res.type('html').send(PAGE)
+    })
+    app.get('/vendor/cos-js-sdk-v5.min.js', (_req, res) => {
+      res.type('js').send(readFileSync(SDK))
+    })
+    app.use(
+      ROUTE,
+      (_req, res, next) => {
+        res.on('finish', () => statuses.push(res.statusCode))
+        next()
+      },
+      router,
+    )
     server = app.listen(0, '127.0.0.1')
     await new Promise((resolve) => server.once('listening', resolve))
     origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`
@@ -170,19 +191,32 @@ describe('uploads in Chromium (cos-js-sdk-v5, the README front end, default limi
     sts.reset()
     statuses.length = 0
     await openPage('alice')
-    const results = await page.evaluate(async ({ domain, files, size }) => {
-      const w = window as unknown as PageWindow
-      const sdk = w.makeCos({ domain })
-      const list = Array.from({ length: files }, (_, i) => ({ Bucket: 'examplebucket-1250000000', Region: 'ap-guangzhou', Key: `uploads/alice/folder/f${i}.bin`, Body: w.fileFor(`f${i}.bin`, i, size) }))
-      return new Promise<Array<{ key: string; error: string | null }>>((resolve, reject) => {
-        sdk.uploadFiles({ files: list, SliceSize: 1024 * 1024 }, (err, data) => {
-          if (err) reject(new Error(err.message))
-          else resolve(data.files.map((file) => ({ key: file.options.Key, error: file.error ? `${file.error.code ?? ''} ${file.error.message ?? ''}` : null })))
+    const results = await page.evaluate(
+      async ({ domain, files, size }) => {
+        const w = window as unknown as PageWindow
+        const sdk = w.makeCos({ domain })
+        const list = Array.from({ length: files }, (_, i) => ({
+          Bucket: 'examplebucket-1250000000',
+          Region: 'ap-guangzhou',
+          Key: `uploads/alice/folder/f${i}.bin`,
+          Body: w.fileFor(`f${i}.bin`, i, size),
+        }))
+        return new Promise<Array<{ key: string; error: string | null }>>((resolve, reject) => {
+          sdk.uploadFiles({ files: list, SliceSize: 1024 * 1024 }, (err, data) => {
+            if (err) reject(new Error(err.message))
+            else
+              resolve(data.files.map((file) => ({ key: file.options.Key, error: file.error ? `${file.error.code ?? ''} ${file.error.message ?? ''}` : null })))
+          })
         })
-      })
-    }, { domain: cos.endpoint, files: FILES, size: SIZE })
+      },
+      { domain: cos.endpoint, files: FILES, size: SIZE },
+    )
 
-    assert.deepEqual(results.filter((file) => file.error !== null), [], 'no file failed')
+    assert.deepEqual(
+      results.filter((file) => file.error !== null),
+      [],
+      'no file failed',
+    )
     for (let i = 0; i < FILES; i++) {
       assert.ok(cos.getObject(`uploads/alice/folder/f${i}.bin`)?.body.equals(bytesFor(i, SIZE)), `f${i}.bin is stored whole`)
     }
@@ -200,17 +234,23 @@ describe('uploads in Chromium (cos-js-sdk-v5, the README front end, default limi
     await openPage('bob', 15 * 60 * 1000)
     const lag = Date.now() - (await page.evaluate(() => Date.now()))
     assert.ok(lag > 14.9 * 60 * 1000 && lag < 15.1 * 60 * 1000, `the page's clock runs ${lag} ms behind`)
-    const upload = (frontEnd: { wholeGrant?: boolean; startTimeShift?: number }, keys: string[]) => page.evaluate(async ({ domain, frontEnd, keys }) => {
-      const w = window as unknown as PageWindow
-      w.routeAsks = 0
-      const sdk = w.makeCos({ domain, ...frontEnd })
-      for (const [i, key] of keys.entries()) {
-        await new Promise<void>((resolve, reject) => {
-          sdk.putObject({ Bucket: 'examplebucket-1250000000', Region: 'ap-guangzhou', Key: key, Body: w.fileFor('a.txt', i, 100) }, (err) => (err ? reject(new Error(err.message ?? err.code)) : resolve()))
-        })
-      }
-      return w.routeAsks
-    }, { domain: cos.endpoint, frontEnd, keys })
+    const upload = (frontEnd: { wholeGrant?: boolean; startTimeShift?: number }, keys: string[]) =>
+      page.evaluate(
+        async ({ domain, frontEnd, keys }) => {
+          const w = window as unknown as PageWindow
+          w.routeAsks = 0
+          const sdk = w.makeCos({ domain, ...frontEnd })
+          for (const [i, key] of keys.entries()) {
+            await new Promise<void>((resolve, reject) => {
+              sdk.putObject({ Bucket: 'examplebucket-1250000000', Region: 'ap-guangzhou', Key: key, Body: w.fileFor('a.txt', i, 100) }, (err) =>
+                err ? reject(new Error(err.message ?? err.code)) : resolve(),
+              )
+            })
+          }
+          return w.routeAsks
+        },
+        { domain: cos.endpoint, frontEnd, keys },
+      )
 
     // The README front end asks per scope: the same object three times is one scope, so one request.
     const same = ['uploads/bob/again.txt', 'uploads/bob/again.txt', 'uploads/bob/again.txt']
@@ -225,32 +265,61 @@ describe('uploads in Chromium (cos-js-sdk-v5, the README front end, default limi
   it('a server-chosen key: uploadFile (multipart) lands at it, two cat.jpg get two keys, and its credentials cannot write another key', async () => {
     await openPage('carol')
     const SIZE = Math.round(1.5 * 1024 * 1024)
-    const outcome = await page.evaluate(async ({ domain, route, size }) => {
-      const w = window as unknown as PageWindow & { COS: new (options: Record<string, unknown>) => SdkClient }
-      const ask = async () => (await (await fetch(route, {
-        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ upload: { name: 'cat.jpg', size, contentType: 'image/jpeg' } }),
-      })).json()) as { key: string; credentials: { tmpSecretId: string; tmpSecretKey: string; sessionToken: string }; startTime: number; expiredTime: number }
-      const first = await ask()
-      const second = await ask()
-      const sdk = new w.COS({
-        Domain: domain, Protocol: 'http:', AutoSwitchHost: false,
-        getAuthorization: (_options: unknown, callback: (value: unknown) => void) => callback({
-          TmpSecretId: first.credentials.tmpSecretId, TmpSecretKey: first.credentials.tmpSecretKey, SecurityToken: first.credentials.sessionToken,
-          StartTime: first.startTime, ExpiredTime: first.expiredTime,
-        }),
-      })
-      const run = (call: (done: (err: SdkError | null) => void) => void) => new Promise<SdkError | null>((resolve) => call(resolve))
-      const uploaded = await run((done) => sdk.uploadFile({ Bucket: 'examplebucket-1250000000', Region: 'ap-guangzhou', Key: first.key, Body: w.fileFor('cat.jpg', 7, size), SliceSize: 1024 * 1024 }, done))
-      const elsewhere = await run((done) => sdk.putObject({ Bucket: 'examplebucket-1250000000', Region: 'ap-guangzhou', Key: 'uploads/carol/elsewhere.jpg', Body: w.fileFor('x', 1, 10) }, done))
-      return { first: first.key, second: second.key, uploaded, elsewhere: elsewhere && { code: elsewhere.code ?? elsewhere.error?.Code, statusCode: elsewhere.statusCode } }
-    }, { domain: cos.endpoint, route: ROUTE, size: SIZE })
+    const outcome = await page.evaluate(
+      async ({ domain, route, size }) => {
+        const w = window as unknown as PageWindow & { COS: new (options: Record<string, unknown>) => SdkClient }
+        const ask = async () =>
+          (await (
+            await fetch(route, {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/json' },
+              body: JSON.stringify({ upload: { name: 'cat.jpg', size, contentType: 'image/jpeg' } }),
+            })
+          ).json()) as { key: string; credentials: { tmpSecretId: string; tmpSecretKey: string; sessionToken: string }; startTime: number; expiredTime: number }
+        const first = await ask()
+        const second = await ask()
+        const sdk = new w.COS({
+          Domain: domain,
+          Protocol: 'http:',
+          AutoSwitchHost: false,
+          getAuthorization: (_options: unknown, callback: (value: unknown) => void) =>
+            callback({
+              TmpSecretId: first.credentials.tmpSecretId,
+              TmpSecretKey: first.credentials.tmpSecretKey,
+              SecurityToken: first.credentials.sessionToken,
+              StartTime: first.startTime,
+              ExpiredTime: first.expiredTime,
+            }),
+        })
+        const run = (call: (done: (err: SdkError | null) => void) => void) => new Promise<SdkError | null>((resolve) => call(resolve))
+        const uploaded = await run((done) =>
+          sdk.uploadFile(
+            { Bucket: 'examplebucket-1250000000', Region: 'ap-guangzhou', Key: first.key, Body: w.fileFor('cat.jpg', 7, size), SliceSize: 1024 * 1024 },
+            done,
+          ),
+        )
+        const elsewhere = await run((done) =>
+          sdk.putObject({ Bucket: 'examplebucket-1250000000', Region: 'ap-guangzhou', Key: 'uploads/carol/elsewhere.jpg', Body: w.fileFor('x', 1, 10) }, done),
+        )
+        return {
+          first: first.key,
+          second: second.key,
+          uploaded,
+          elsewhere: elsewhere && { code: elsewhere.code ?? elsewhere.error?.Code, statusCode: elsewhere.statusCode },
+        }
+      },
+      { domain: cos.endpoint, route: ROUTE, size: SIZE },
+    )
 
     assert.match(outcome.first, /^uploads\/carol\/\d{4}\/\d{2}\/\d{2}\/[0-9a-f]{24}\.jpg$/)
     assert.match(outcome.second, /^uploads\/carol\/\d{4}\/\d{2}\/\d{2}\/[0-9a-f]{24}\.jpg$/)
     assert.notEqual(outcome.first, outcome.second, 'two uploads of cat.jpg, two keys')
     assert.equal(outcome.uploaded, null)
     assert.ok(cos.getObject(outcome.first)?.body.equals(bytesFor(7, SIZE)), 'the file is stored at the chosen key')
-    assert.ok(cos.requests.some((r) => r.key === outcome.first && r.operation === 'CompleteMultipartUpload' && r.status === 200), 'it went multipart')
+    assert.ok(
+      cos.requests.some((r) => r.key === outcome.first && r.operation === 'CompleteMultipartUpload' && r.status === 200),
+      'it went multipart',
+    )
     assert.deepEqual(outcome.elsewhere, { code: 'AccessDenied', statusCode: 403 })
     assert.equal(cos.getObject('uploads/carol/elsewhere.jpg'), undefined)
   })

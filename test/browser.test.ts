@@ -128,7 +128,7 @@ describe('example page in Chromium', function () {
     await page.waitForSelector(`#uploads tr[data-key="uploads/alice/${name}"]`, { timeout: UPLOAD_TIMEOUT_MS })
   })
 
-  it('logged out, the upload fails at once with the route\'s 401 message and nothing reaches COS', async () => {
+  it("logged out, the upload fails at once with the route's 401 message and nothing reaches COS", async () => {
     // Logging in first makes the SDK cache a key: logging out must drop it, or the upload would still work.
     await logIn('alice')
     await page.waitForSelector('#uploads tr, #list-status:has-text("Nothing under")', { timeout: UPLOAD_TIMEOUT_MS })
@@ -146,7 +146,7 @@ describe('example page in Chromium', function () {
     assert.deepEqual(cos.keys(), keys)
   })
 
-  it('alice trying bob\'s folder: COS answers AccessDenied, the page shows it, nothing is stored', async () => {
+  it("alice trying bob's folder: COS answers AccessDenied, the page shows it, nothing is stored", async () => {
     await logIn('alice')
     // A whole-grant key reaches COS, which refuses it (a per-file key is refused by the route first: next test).
     await page.click('#flow-grant')
@@ -156,14 +156,17 @@ describe('example page in Chromium', function () {
 
     const status = await settled()
     assert.equal(status.state, 'error')
-    assert.match(status.text, /COS refused uploads\/bob\/intruder\.txt: AccessDenied: Access Denied\. \(RequestId [0-9a-f]{32}\) The key covers only uploads\/alice\/\*\./)
+    assert.match(
+      status.text,
+      /COS refused uploads\/bob\/intruder\.txt: AccessDenied: Access Denied\. \(RequestId [0-9a-f]{32}\) The key covers only uploads\/alice\/\*\./,
+    )
     assert.equal(await page.textContent('#percent'), 'failed')
     const refused = cos.requests.at(-1)
     assert.deepEqual(refused, { method: 'PUT', key: 'uploads/bob/intruder.txt', operation: 'PutObject', status: 403, code: 'AccessDenied' })
     assert.equal(cos.keys().filter((key) => key.startsWith('uploads/bob/')).length, 0)
   })
 
-  it('alice trying bob\'s folder with a per-file key: the route refuses it (403) and nothing reaches COS', async () => {
+  it("alice trying bob's folder with a per-file key: the route refuses it (403) and nothing reaches COS", async () => {
     await logIn('alice')
     await choose('intruder.txt', Buffer.from('alice was here'), 'text/plain')
     const first = cos.requests.length
@@ -171,12 +174,15 @@ describe('example page in Chromium', function () {
 
     const status = await settled()
     assert.equal(status.state, 'error')
-    assert.match(status.text, /^No key, so nothing was sent to COS\. ScopeNotAllowed: scope\[0\] \(name\/cos:\w+ on examplebucket-1250000000\/uploads\/bob\/intruder\.txt in ap-guangzhou\) is outside what you may do\. \(HTTP 403\)$/)
+    assert.match(
+      status.text,
+      /^No key, so nothing was sent to COS\. ScopeNotAllowed: scope\[0\] \(name\/cos:\w+ on examplebucket-1250000000\/uploads\/bob\/intruder\.txt in ap-guangzhou\) is outside what you may do\. \(HTTP 403\)$/,
+    )
     assert.deepEqual(cos.requests.slice(first), [], 'no request reached COS')
     assert.equal(cos.keys().filter((key) => key.startsWith('uploads/bob/')).length, 0)
   })
 
-  it('a failing STS (502) and a throttled one (503, Retry-After) fail the upload with the route\'s message', async () => {
+  it("a failing STS (502) and a throttled one (503, Retry-After) fail the upload with the route's message", async () => {
     // bob has no cached key yet, so the route must reach STS.
     sts.fail({ kind: 'error', code: 'InternalError' })
     await logIn('bob')
@@ -188,7 +194,9 @@ describe('example page in Chromium', function () {
     assert.match(status.text, /No key, so nothing was sent to COS\. StsError: .+ \(HTTP 502\)/)
 
     sts.fail({ kind: 'error', code: 'RequestLimitExceeded' })
-    await page.evaluate(() => { document.querySelector('#status')?.setAttribute('data-state', 'idle') })
+    await page.evaluate(() => {
+      document.querySelector('#status')?.setAttribute('data-state', 'idle')
+    })
     await page.click('#upload')
     status = await settled()
     assert.equal(status.state, 'error')

@@ -7,7 +7,11 @@ import path from 'node:path'
 
 const CLI = path.resolve('src/cli.ts')
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
 
 /** Runs the CLI with a clean environment (no COS_BUCKET / COS_REGION from the machine). */
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
@@ -27,7 +31,9 @@ describe('cli: express-cos-sts audit', () => {
     writeFileSync(target, typeof content === 'string' ? content : JSON.stringify(content))
     return target
   }
-  before(() => { dir = mkdtempSync(path.join(tmpdir(), 'cos-sts-cli-')) })
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'cos-sts-cli-'))
+  })
   after(() => rmSync(dir, { recursive: true, force: true }))
 
   it('exit 0 and an aligned table for a clean grant, with the policy size', async () => {
@@ -44,13 +50,16 @@ describe('cli: express-cos-sts audit', () => {
     assert.equal(lines[0], `Audit of ${grant}: subject alice, bucket photos-1250000001, region ap-shanghai`)
     const header = lines.findIndex((line) => line.startsWith('STATEMENT'))
     const table = lines.slice(header, header + 5)
-    assert.deepEqual(table.map((line) => line.split(/ {2,}/)), [
-      ['STATEMENT', 'ACTION', 'PREFIX', 'ACCESS', 'FINDINGS'],
-      ['grant.statements[0]', 'name/cos:GetBucket', 'app/files/*', 'read', 'ok'],
-      ['grant.statements[0]', 'name/cos:GetObject', 'app/files/*', 'read', 'ok'],
-      ['grant.statements[1]', 'name/cos:PutObject', 'app/files/alice/*', 'write', 'ok'],
-      ['grant.statements[1]', 'name/cos:DeleteObject', 'app/files/alice/*', 'write', 'ok'],
-    ])
+    assert.deepEqual(
+      table.map((line) => line.split(/ {2,}/)),
+      [
+        ['STATEMENT', 'ACTION', 'PREFIX', 'ACCESS', 'FINDINGS'],
+        ['grant.statements[0]', 'name/cos:GetBucket', 'app/files/*', 'read', 'ok'],
+        ['grant.statements[0]', 'name/cos:GetObject', 'app/files/*', 'read', 'ok'],
+        ['grant.statements[1]', 'name/cos:PutObject', 'app/files/alice/*', 'write', 'ok'],
+        ['grant.statements[1]', 'name/cos:DeleteObject', 'app/files/alice/*', 'write', 'ok'],
+      ],
+    )
     // Aligned: every column starts at the same place on every line.
     for (const title of ['ACTION', 'PREFIX', 'ACCESS', 'FINDINGS']) {
       const column = table[0]!.indexOf(title)
@@ -71,12 +80,15 @@ describe('cli: express-cos-sts audit', () => {
     assert.match(run.stdout, /grant\.statements\[0\] +name\/cos:PutObject +app\/files\/\* +write +write-outside-subject\n/)
     assert.equal(run.stdout.match(/^grant\.statements\[0\] /gm)?.length, 6, 'six rows for 3 actions × 2 prefixes')
     assert.match(run.stdout, /6 action × resource pairs, 1 error, 1 warning/)
-    assert.match(run.stdout, /ERROR write-outside-subject: grant\.statements\[0\] lets 'alice' name\/cos:PutObject on 'app\/files\/\*'.*\n {2}fix: do not join actions and resources/)
+    assert.match(
+      run.stdout,
+      /ERROR write-outside-subject: grant\.statements\[0\] lets 'alice' name\/cos:PutObject on 'app\/files\/\*'.*\n {2}fix: do not join actions and resources/,
+    )
     assert.match(run.stdout, /WARNING read-outside-subject: /)
     assert.doesNotMatch(run.stdout, /policy sent to STS/)
   })
 
-  it('fills {subject} as the router does and prints each statement\'s effective condition', async () => {
+  it("fills {subject} as the router does and prints each statement's effective condition", async () => {
     const grant = file('template.json', {
       subject: 'alice',
       condition: { numeric_less_than_equal: { 'cos:content-length': 1000 } },
@@ -85,7 +97,10 @@ describe('cli: express-cos-sts audit', () => {
     const run = await cli(['audit', grant])
     assert.equal(run.code, 0, run.stdout)
     assert.match(run.stdout, /grant\.statements\[0\] +name\/cos:PutObject +uploads\/alice\/\* +write +ok\n/)
-    assert.match(run.stdout, /condition of grant\.statements\[0\] \(its own and the grant's, both apply\): \{"numeric_less_than_equal":\{"cos:content-length":1000\},"string_like":\{"cos:content-type":"image\/\*"\}\}/)
+    assert.match(
+      run.stdout,
+      /condition of grant\.statements\[0\] \(its own and the grant's, both apply\): \{"numeric_less_than_equal":\{"cos:content-length":1000\},"string_like":\{"cos:content-type":"image\/\*"\}\}/,
+    )
   })
 
   it('warnings alone exit 0, or 1 with --strict', async () => {
@@ -97,7 +112,11 @@ describe('cli: express-cos-sts audit', () => {
   })
 
   it('--json prints the report; COS_BUCKET / COS_REGION fill in bucket and region', async () => {
-    const grant = file('wide.json', { subject: 'alice', actions: ['name/cos:*', 'name/cos:GetObject', 'name/cos:PutObject'], prefixes: ['app/avatar/*', 'app/avatar/alice/*'] })
+    const grant = file('wide.json', {
+      subject: 'alice',
+      actions: ['name/cos:*', 'name/cos:GetObject', 'name/cos:PutObject'],
+      prefixes: ['app/avatar/*', 'app/avatar/alice/*'],
+    })
     const run = await cli(['audit', grant, '--json'], { COS_BUCKET: 'env-1250000002', COS_REGION: 'ap-beijing' })
     assert.equal(run.code, 1)
     const report = JSON.parse(run.stdout) as { rows: Array<{ resource: string; findings: string[] }>; errors: number; bucket: string }
@@ -121,7 +140,14 @@ describe('cli: express-cos-sts audit', () => {
   })
 
   it('exit 2 with the usage for bad arguments; --help exits 0', async () => {
-    for (const args of [[], ['audits', 'x.json'], ['audit'], ['audit', 'a.json', 'b.json'], ['audit', 'a.json', '--subjet', 'alice'], ['audit', 'a.json', '--subject']]) {
+    for (const args of [
+      [],
+      ['audits', 'x.json'],
+      ['audit'],
+      ['audit', 'a.json', 'b.json'],
+      ['audit', 'a.json', '--subjet', 'alice'],
+      ['audit', 'a.json', '--subject'],
+    ]) {
       const run = await cli(args)
       assert.equal(run.code, 2, args.join(' '))
       assert.match(run.stderr, /Usage: express-cos-sts audit <grant\.json>/)

@@ -40,14 +40,20 @@ function bytesFor(index: number, size: number): Buffer {
   return bytes
 }
 
-interface FileResult { key: string; error: string | null }
+interface FileResult {
+  key: string
+  error: string | null
+}
 interface HarnessWindow {
   client: typeof import('../src/client/index.js')
   session: { bucket: string; region: string; cos: { domain: string; protocol: string } }
   ready: boolean
   blobFor: (index: number, size: number) => Blob
   COS: new (options: Record<string, unknown>) => {
-    uploadFiles(params: Record<string, unknown>, callback: (err: unknown, data: { files: Array<{ options: { Key: string }; error: { message: string } | null }> }) => void): void
+    uploadFiles(
+      params: Record<string, unknown>,
+      callback: (err: unknown, data: { files: Array<{ options: { Key: string }; error: { message: string } | null }> }) => void,
+    ): void
     uploadFile(params: Record<string, unknown>, callback: (err: { message: string } | null) => void): void
   }
 }
@@ -98,7 +104,18 @@ describe('client helper in Chromium (cos-js-sdk-v5, local STS and COS)', functio
 
   afterEach(async function () {
     const title = this.currentTest?.title ?? 'test'
-    await page.screenshot({ path: join(OUTPUT_DIR, `client-${title.replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 80)}.png`), fullPage: true }).catch(() => {})
+    await page
+      .screenshot({
+        path: join(
+          OUTPUT_DIR,
+          `client-${title
+            .replace(/[^a-z0-9]+/gi, '-')
+            .toLowerCase()
+            .slice(0, 80)}.png`,
+        ),
+        fullPage: true,
+      })
+      .catch(() => {})
     await context.close()
     await example.close()
   })
@@ -110,7 +127,11 @@ describe('client helper in Chromium (cos-js-sdk-v5, local STS and COS)', functio
     await page.setContent(HARNESS)
     await page.waitForFunction(() => (window as unknown as HarnessWindow).ready === true, undefined, { timeout: 10_000 })
     if (user) {
-      const status = await page.evaluate(async (name) => (await fetch('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user: name }) })).status, user)
+      const status = await page.evaluate(
+        async (name) =>
+          (await fetch('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user: name }) })).status,
+        user,
+      )
       assert.equal(status, 204)
     }
   }
@@ -122,13 +143,20 @@ describe('client helper in Chromium (cos-js-sdk-v5, local STS and COS)', functio
       const { client, session, COS, blobFor } = window as unknown as HarnessWindow
       const getAuthorization = client.createGetAuthorization({ perFile })
       const sdk = new COS({ Domain: session.cos.domain, Protocol: session.cos.protocol, AutoSwitchHost: false, getAuthorization })
-      const files = Array.from({ length: count }, (_, index) => ({ Bucket: session.bucket, Region: session.region, Key: `${prefix}${index}.bin`, Body: blobFor(index, size) }))
+      const files = Array.from({ length: count }, (_, index) => ({
+        Bucket: session.bucket,
+        Region: session.region,
+        Key: `${prefix}${index}.bin`,
+        Body: blobFor(index, size),
+      }))
       return new Promise<FileResult[]>((resolve) => {
         sdk.uploadFiles({ files, SliceSize: 1024 * 1024 }, (_err, data) => {
-          resolve(data.files.map(({ options, error }) => ({
-            key: options.Key,
-            error: error ? (getAuthorization.errorFor(options.Key)?.message ?? error.message) : null,
-          })))
+          resolve(
+            data.files.map(({ options, error }) => ({
+              key: options.Key,
+              error: error ? (getAuthorization.errorFor(options.Key)?.message ?? error.message) : null,
+            })),
+          )
         })
       })
     }, options)
@@ -142,7 +170,9 @@ describe('client helper in Chromium (cos-js-sdk-v5, local STS and COS)', functio
     await openHarness()
     const exported = await page.evaluate(() => {
       const { client } = window as unknown as HarnessWindow
-      return Object.keys(client).sort().map((name) => `${name}: ${typeof client[name as keyof typeof client]}`)
+      return Object.keys(client)
+        .sort()
+        .map((name) => `${name}: ${typeof client[name as keyof typeof client]}`)
     })
     assert.deepEqual(exported, ['CredentialsError: function', 'createGetAuthorization: function', 'requestUpload: function'])
     assert.deepEqual(scripts.sort(), ['/vendor/cos-js-sdk-v5.min.js', '/vendor/express-cos-sts-client.js'])
@@ -156,7 +186,11 @@ describe('client helper in Chromium (cos-js-sdk-v5, local STS and COS)', functio
     const size = Math.round(1.1 * MB)
     const results = await uploadFolder({ prefix, count: 100, size, perFile: true })
 
-    assert.deepEqual(results.filter((result) => result.error !== null), [], 'every file uploaded')
+    assert.deepEqual(
+      results.filter((result) => result.error !== null),
+      [],
+      'every file uploaded',
+    )
     assert.ok(routeStatuses.length <= 100, `${routeStatuses.length} route requests`)
     assert.equal(routeStatuses.filter((status) => status === 429).length, 0, 'no 429')
     assert.ok(sts.calls.length - stsBefore <= 100, `${sts.calls.length - stsBefore} STS calls`)
@@ -164,7 +198,9 @@ describe('client helper in Chromium (cos-js-sdk-v5, local STS and COS)', functio
       const stored = cos.getObject(`${prefix}${index}.bin`)
       assert.ok(stored?.body.equals(bytesFor(index, size)), `file ${index} stored intact`)
     }
-    const multipart = cos.requests.filter((request) => request.key.startsWith(prefix) && request.operation === 'CompleteMultipartUpload' && request.status === 200)
+    const multipart = cos.requests.filter(
+      (request) => request.key.startsWith(prefix) && request.operation === 'CompleteMultipartUpload' && request.status === 200,
+    )
     assert.equal(multipart.length, 100, 'each file went through multipart upload')
   })
 
@@ -172,7 +208,10 @@ describe('client helper in Chromium (cos-js-sdk-v5, local STS and COS)', functio
     await openHarness('alice')
     const prefix = `uploads/alice/grant-${randomBytes(3).toString('hex')}/`
     const results = await uploadFolder({ prefix, count: 12, size: Math.round(1.1 * MB), perFile: false })
-    assert.deepEqual(results.filter((result) => result.error !== null), [])
+    assert.deepEqual(
+      results.filter((result) => result.error !== null),
+      [],
+    )
     assert.deepEqual(routeStatuses, [200])
     assert.equal(cos.keys().filter((key) => key.startsWith(prefix)).length, 12)
   })
@@ -194,7 +233,7 @@ describe('client helper in Chromium (cos-js-sdk-v5, local STS and COS)', functio
     assert.ok(cos.getObject(`${prefix}0.bin`)?.body.equals(bytesFor(0, Math.round(1.5 * MB))))
   })
 
-  it('401: the upload fails at once with the route\'s message; one route request, nothing reaches COS', async () => {
+  it("401: the upload fails at once with the route's message; one route request, nothing reaches COS", async () => {
     await openHarness() // not logged in
     const before = cos.requests.length
     const results = await uploadFolder({ prefix: 'uploads/alice/nobody-', count: 1, size: Math.round(1.1 * MB), perFile: true })
@@ -212,7 +251,9 @@ describe('client helper in Chromium (cos-js-sdk-v5, local STS and COS)', functio
       const { session } = window as unknown as HarnessWindow
       const sdk = new COS({ Domain: session.cos.domain, Protocol: session.cos.protocol, AutoSwitchHost: false, getAuthorization: upload.getAuthorization })
       const error = await new Promise<string | null>((resolve) => {
-        sdk.uploadFile({ Bucket: upload.bucket, Region: upload.region, Key: upload.key, Body: blobFor(1, size), SliceSize: 1024 * 1024 }, (err) => resolve(err ? err.message : null))
+        sdk.uploadFile({ Bucket: upload.bucket, Region: upload.region, Key: upload.key, Body: blobFor(1, size), SliceSize: 1024 * 1024 }, (err) =>
+          resolve(err ? err.message : null),
+        )
       })
       return { key: upload.key, bucket: upload.bucket, error }
     }, size)
@@ -243,12 +284,21 @@ describe('client helper in Chromium (cos-js-sdk-v5, local STS and COS)', functio
     const prefix = `uploads/alice/clock-${randomBytes(3).toString('hex')}/`
     const outcome = await page.evaluate(async (prefix) => {
       const { client, session, COS } = window as unknown as HarnessWindow
-      const sdk = new COS({ Domain: session.cos.domain, Protocol: session.cos.protocol, AutoSwitchHost: false, getAuthorization: client.createGetAuthorization({ perFile: false }) })
+      const sdk = new COS({
+        Domain: session.cos.domain,
+        Protocol: session.cos.protocol,
+        AutoSwitchHost: false,
+        getAuthorization: client.createGetAuthorization({ perFile: false }),
+      })
       const errors: Array<string | null> = []
       for (const name of ['a', 'b', 'c']) {
-        errors.push(await new Promise((resolve) => {
-          sdk.uploadFile({ Bucket: session.bucket, Region: session.region, Key: `${prefix}${name}.txt`, Body: new Blob([name]) }, (err) => resolve(err ? err.message : null))
-        }))
+        errors.push(
+          await new Promise((resolve) => {
+            sdk.uploadFile({ Bucket: session.bucket, Region: session.region, Key: `${prefix}${name}.txt`, Body: new Blob([name]) }, (err) =>
+              resolve(err ? err.message : null),
+            )
+          }),
+        )
       }
       return { errors, offsetMs: Number((sdk as unknown as { options: { SystemClockOffset: number } }).options.SystemClockOffset) }
     }, prefix)
@@ -263,11 +313,17 @@ describe('client helper in Chromium (cos-js-sdk-v5, local STS and COS)', functio
       assert.deepEqual(errors, [null, null, null])
       assert.deepEqual(routeStatuses, [200])
       assert.ok(Math.abs(offsetMs + minutes * 60_000) < 5000, `SystemClockOffset ${offsetMs} ms corrects the clock`)
-      assert.deepEqual(cos.keys().filter((key) => key.startsWith(prefix)).sort(), ['a', 'b', 'c'].map((name) => `${prefix}${name}.txt`))
+      assert.deepEqual(
+        cos
+          .keys()
+          .filter((key) => key.startsWith(prefix))
+          .sort(),
+        ['a', 'b', 'c'].map((name) => `${prefix}${name}.txt`),
+      )
     })
   }
 
-  describe('the example page\'s folder upload', () => {
+  describe("the example page's folder upload", () => {
     let folder: string
     before(() => {
       folder = mkdtempSync(join(tmpdir(), 'cos-folder-'))
@@ -294,12 +350,14 @@ describe('client helper in Chromium (cos-js-sdk-v5, local STS and COS)', functio
     it('per-file keys: every file uploaded with its own progress bar at 100 %, one route request per file', async () => {
       const status = await pickFolder('file')
       assert.equal(status, '4 of 4 uploaded (per-file keys)')
-      const rows = await page.$$eval('#files tr', (rows) => rows.map((row) => ({
-        path: (row as HTMLElement).dataset['path'] ?? '',
-        state: (row as HTMLElement).dataset['state'],
-        progress: (row.querySelector('progress') as HTMLProgressElement).value,
-        result: (row as HTMLTableRowElement).cells[3]?.textContent ?? '',
-      })))
+      const rows = await page.$$eval('#files tr', (rows) =>
+        rows.map((row) => ({
+          path: (row as HTMLElement).dataset['path'] ?? '',
+          state: (row as HTMLElement).dataset['state'],
+          progress: (row.querySelector('progress') as HTMLProgressElement).value,
+          result: (row as HTMLTableRowElement).cells[3]?.textContent ?? '',
+        })),
+      )
       assert.deepEqual(rows.map((row) => name(row.path)).sort(), ['notes.txt', 'photos/a.jpg', 'photos/c.png', 'photos/raw/b.bin'])
       for (const row of rows) {
         assert.equal(row.state, 'done', row.result)

@@ -29,14 +29,20 @@ describe('client helper with cos-nodejs-sdk-v5, the example route, local STS and
     cos = example.cos
     sts = example.sts
     dir = await mkdtemp(join(tmpdir(), 'client-node-'))
-    const login = await fetch(`${example.url}api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user: 'alice' }) })
+    const login = await fetch(`${example.url}api/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user: 'alice' }),
+    })
     cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
   })
   after(async () => {
     await rm(dir, { recursive: true, force: true })
     await example.close()
   })
-  beforeEach(() => { routeRequests = [] })
+  beforeEach(() => {
+    routeRequests = []
+  })
 
   /** The helper's options: the route over real HTTP with alice's cookie, each request recorded. */
   const options = () => {
@@ -46,7 +52,8 @@ describe('client helper with cos-nodejs-sdk-v5, the example route, local STS and
     }
     return { url: `${example.url}api/cos-credentials`, headers: { Cookie: cookie }, fetch: counting }
   }
-  const sdkFor = (getAuthorization: ReturnType<typeof createGetAuthorization>) => new COS({ Ip: cos.endpoint, Protocol: 'http:', ConfCwd: dir, getAuthorization })
+  const sdkFor = (getAuthorization: ReturnType<typeof createGetAuthorization>) =>
+    new COS({ Ip: cos.endpoint, Protocol: 'http:', ConfCwd: dir, getAuthorization })
 
   async function sliceUpload(sdk: COS, key: string, bytes: Buffer): Promise<void> {
     const path = join(dir, key.replace(/\//g, '_'))
@@ -62,7 +69,10 @@ describe('client helper with cos-nodejs-sdk-v5, the example route, local STS and
     const keys = ['one', 'two', 'three'].map((name) => `uploads/alice/node/${name}.bin`)
     for (const key of keys) await sliceUpload(sdk, key, Buffer.alloc(2.5 * MB, key))
     assert.equal(routeRequests.length, keys.length)
-    assert.deepEqual(routeRequests.map((body) => (JSON.parse(body) as { scope: Array<{ prefix: string }> }).scope[0]?.prefix), keys)
+    assert.deepEqual(
+      routeRequests.map((body) => (JSON.parse(body) as { scope: Array<{ prefix: string }> }).scope[0]?.prefix),
+      keys,
+    )
     assert.equal(sts.calls.length - stsBefore, keys.length)
   })
 

@@ -17,16 +17,36 @@ import {
 const BUCKET = 'examplebucket-1250000000'
 const REGION = 'ap-guangzhou'
 const NOW_MS = 1_900_000_000_000 // the device clock in these tests; injected, never the real one
-const UPLOAD_ACTIONS = ['PutObject', 'ListMultipartUploads', 'InitiateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'ListParts', 'AbortMultipartUpload'].map((a) => `name/cos:${a}`)
+const UPLOAD_ACTIONS = [
+  'PutObject',
+  'ListMultipartUploads',
+  'InitiateMultipartUpload',
+  'UploadPart',
+  'CompleteMultipartUpload',
+  'ListParts',
+  'AbortMultipartUpload',
+].map((a) => `name/cos:${a}`)
 
-interface RouteCall { method: string; url: string; headers: Record<string, string>; body: unknown; credentials: string | undefined }
+interface RouteCall {
+  method: string
+  url: string
+  headers: Record<string, string>
+  body: unknown
+  credentials: string | undefined
+}
 type Answer = { status: number; body?: unknown; text?: string; headers?: Record<string, string> }
 
 /** A fake route behind an injected fetch: records every request and answers with `answer(call, index)`. */
 function fakeRoute(answer: (call: RouteCall, index: number) => Answer | Promise<Answer>): { fetch: FetchLike; calls: RouteCall[] } {
   const calls: RouteCall[] = []
   const fetch: FetchLike = async (url, init) => {
-    const call = { method: init.method, url, headers: init.headers, body: init.body === undefined ? undefined : JSON.parse(init.body), credentials: init.credentials }
+    const call = {
+      method: init.method,
+      url,
+      headers: init.headers,
+      body: init.body === undefined ? undefined : JSON.parse(init.body),
+      credentials: init.credentials,
+    }
     calls.push(call)
     await Promise.resolve() // answer later, as a network would, so concurrent asks overlap
     const reply = await answer(call, calls.length - 1)
@@ -44,8 +64,15 @@ function issued(scope: Array<{ actions: string[]; prefixes: string[] }>, extra: 
     status: 200,
     body: {
       credentials: { tmpSecretId: `AKIDtmp${serial}`, tmpSecretKey: `tmpKey${serial}`, sessionToken: `token${serial}` },
-      startTime: start, expiredTime: start + 1800, expiration: new Date((start + 1800) * 1000).toISOString(), requestId: `req-${serial}`,
-      bucket: BUCKET, region: REGION, scope, serverTime: start, ...extra,
+      startTime: start,
+      expiredTime: start + 1800,
+      expiration: new Date((start + 1800) * 1000).toISOString(),
+      requestId: `req-${serial}`,
+      bucket: BUCKET,
+      region: REGION,
+      scope,
+      serverTime: start,
+      ...extra,
     },
   }
 }
@@ -60,16 +87,29 @@ function contractRoute(call: RouteCall): Answer {
   return issued(scope.map((item) => ({ actions: [item.action], prefixes: [item.prefix] })))
 }
 
-const error = (status: number, code: string, message: string, headers?: Record<string, string>): Answer => ({ status, body: { error: { code, message } }, headers })
+const error = (status: number, code: string, message: string, headers?: Record<string, string>): Answer => ({
+  status,
+  body: { error: { code, message } },
+  headers,
+})
 
 /** One step of an upload as cos-js-sdk-v5 asks for it. */
 function step(action: string, key: string): AuthorizationRequest {
-  return { Bucket: BUCKET, Region: REGION, Key: action === 'ListMultipartUploads' ? '' : key, Scope: [{ action: `name/cos:${action}`, bucket: BUCKET, region: REGION, prefix: key }] }
+  return {
+    Bucket: BUCKET,
+    Region: REGION,
+    Key: action === 'ListMultipartUploads' ? '' : key,
+    Scope: [{ action: `name/cos:${action}`, bucket: BUCKET, region: REGION, prefix: key }],
+  }
 }
 const MULTIPART_STEPS = ['ListMultipartUploads', 'InitiateMultipartUpload', 'UploadPart', 'UploadPart', 'UploadPart', 'CompleteMultipartUpload']
 
 /** Calls getAuthorization as the SDK does (with the SDK as `this`) and resolves with what it called back, counting callbacks. */
-function ask(getAuthorization: GetAuthorization, request: AuthorizationRequest, sdk: unknown = { options: {} }): Promise<SdkCredentials | Record<string, never>> {
+function ask(
+  getAuthorization: GetAuthorization,
+  request: AuthorizationRequest,
+  sdk: unknown = { options: {} },
+): Promise<SdkCredentials | Record<string, never>> {
   return new Promise((resolve, reject) => {
     let calls = 0
     getAuthorization.call(sdk, request, (credentials) => {
@@ -83,7 +123,15 @@ function ask(getAuthorization: GetAuthorization, request: AuthorizationRequest, 
 /** The helper's options for tests: the fake route, a fixed clock, and a sleep that records the waits without waiting. */
 function optionsFor(fetch: FetchLike, extra: ClientOptions = {}): ClientOptions & { waits: number[] } {
   const waits: number[] = []
-  return { fetch, now: () => NOW_MS, sleep: async (ms) => { waits.push(ms) }, waits, ...extra }
+  return {
+    fetch,
+    now: () => NOW_MS,
+    sleep: async (ms) => {
+      waits.push(ms)
+    },
+    waits,
+    ...extra,
+  }
 }
 
 // Compile time (tsc -p tsconfig.check.json): the helper fits cos-js-sdk-v5's own getAuthorization type, no cast needed.
@@ -107,8 +155,12 @@ describe('client: createGetAuthorization', () => {
       })
       for (const result of results) {
         assert.deepEqual(result, {
-          TmpSecretId: 'AKIDtmp' + serial, TmpSecretKey: 'tmpKey' + serial, SecurityToken: 'token' + serial,
-          StartTime: Math.floor(NOW_MS / 1000), ExpiredTime: Math.floor(NOW_MS / 1000) + 1800, ScopeLimit: true,
+          TmpSecretId: 'AKIDtmp' + serial,
+          TmpSecretKey: 'tmpKey' + serial,
+          SecurityToken: 'token' + serial,
+          StartTime: Math.floor(NOW_MS / 1000),
+          ExpiredTime: Math.floor(NOW_MS / 1000) + 1800,
+          ScopeLimit: true,
         })
       }
     })
@@ -119,15 +171,20 @@ describe('client: createGetAuthorization', () => {
       const files = Array.from({ length: 10 }, (_, i) => `uploads/alice/folder/${i}.bin`)
       // Three files at a time, as uploadFiles runs them; each file's parts in parallel.
       for (let i = 0; i < files.length; i += 3) {
-        await Promise.all(files.slice(i, i + 3).map(async (key) => {
-          await ask(getAuthorization, step('ListMultipartUploads', key))
-          await ask(getAuthorization, step('InitiateMultipartUpload', key))
-          await Promise.all([1, 2, 3].map(() => ask(getAuthorization, step('UploadPart', key))))
-          await ask(getAuthorization, step('CompleteMultipartUpload', key))
-        }))
+        await Promise.all(
+          files.slice(i, i + 3).map(async (key) => {
+            await ask(getAuthorization, step('ListMultipartUploads', key))
+            await ask(getAuthorization, step('InitiateMultipartUpload', key))
+            await Promise.all([1, 2, 3].map(() => ask(getAuthorization, step('UploadPart', key))))
+            await ask(getAuthorization, step('CompleteMultipartUpload', key))
+          }),
+        )
       }
       assert.equal(route.calls.length, files.length)
-      assert.deepEqual(route.calls.map((call) => (call.body as { scope: ScopeItem[] }).scope[0]?.prefix), files)
+      assert.deepEqual(
+        route.calls.map((call) => (call.body as { scope: ScopeItem[] }).scope[0]?.prefix),
+        files,
+      )
     })
 
     it('with a route that narrows every step exactly, asks per distinct step and still shares concurrent identical ones', async () => {
@@ -141,18 +198,23 @@ describe('client: createGetAuthorization', () => {
       await Promise.all([1, 2, 3].map(() => ask(getAuthorization, step('UploadPart', key))))
       await ask(getAuthorization, step('UploadPart', key))
       await ask(getAuthorization, step('CompleteMultipartUpload', key))
-      assert.deepEqual(route.calls.map((call) => (call.body as { scope: ScopeItem[] }).scope[0]?.action), [
-        'name/cos:InitiateMultipartUpload', 'name/cos:UploadPart', 'name/cos:CompleteMultipartUpload',
-      ])
+      assert.deepEqual(
+        route.calls.map((call) => (call.body as { scope: ScopeItem[] }).scope[0]?.action),
+        ['name/cos:InitiateMultipartUpload', 'name/cos:UploadPart', 'name/cos:CompleteMultipartUpload'],
+      )
     })
 
-    it('does not serve one object\'s key for another object or for an action its scope lacks', async () => {
+    it("does not serve one object's key for another object or for an action its scope lacks", async () => {
       const route = fakeRoute(contractRoute)
       const getAuthorization = createGetAuthorization(optionsFor(route.fetch))
       await ask(getAuthorization, step('PutObject', 'uploads/alice/a.txt'))
       await ask(getAuthorization, step('PutObject', 'uploads/alice/b.txt'))
       await ask(getAuthorization, step('GetObject', 'uploads/alice/a.txt'))
-      await ask(getAuthorization, { Bucket: BUCKET, Region: REGION, Scope: [{ action: 'name/cos:PutObject', bucket: 'otherbucket-1250000000', region: REGION, prefix: 'uploads/alice/a.txt' }] })
+      await ask(getAuthorization, {
+        Bucket: BUCKET,
+        Region: REGION,
+        Scope: [{ action: 'name/cos:PutObject', bucket: 'otherbucket-1250000000', region: REGION, prefix: 'uploads/alice/a.txt' }],
+      })
       assert.equal(route.calls.length, 4)
     })
 
@@ -192,8 +254,8 @@ describe('client: createGetAuthorization', () => {
     })
   })
 
-  describe('errors: always calls back, with the route\'s message kept for the page', () => {
-    it('401 fails at once: one request, the SDK gets {}, errorFor(key) has the route\'s code and message', async () => {
+  describe("errors: always calls back, with the route's message kept for the page", () => {
+    it("401 fails at once: one request, the SDK gets {}, errorFor(key) has the route's code and message", async () => {
       const route = fakeRoute(() => error(401, 'Unauthenticated', 'Sign in to get upload credentials.'))
       const options = optionsFor(route.fetch)
       const getAuthorization = createGetAuthorization(options)
@@ -202,13 +264,19 @@ describe('client: createGetAuthorization', () => {
       assert.deepEqual(options.waits, [])
       const refused = getAuthorization.errorFor('uploads/alice/a.bin')
       assert.ok(refused instanceof CredentialsError)
-      assert.deepEqual({ ...refused, message: refused.message }, { name: 'CredentialsError', status: 401, code: 'Unauthenticated', message: 'Sign in to get upload credentials.', retryAfter: undefined })
+      assert.deepEqual(
+        { ...refused, message: refused.message },
+        { name: 'CredentialsError', status: 401, code: 'Unauthenticated', message: 'Sign in to get upload credentials.', retryAfter: undefined },
+      )
       assert.equal(getAuthorization.errorFor(), refused)
       assert.equal(getAuthorization.errorFor('uploads/alice/other.bin'), undefined)
     })
 
     it('429 and 503 wait Retry-After and ask again; success clears the kept error', async () => {
-      const answers = [error(429, 'TooManyRequests', 'Slow down.', { 'Retry-After': '7' }), error(503, 'StsThrottled', 'STS is busy; try again shortly.', { 'Retry-After': '1' })]
+      const answers = [
+        error(429, 'TooManyRequests', 'Slow down.', { 'Retry-After': '7' }),
+        error(503, 'StsThrottled', 'STS is busy; try again shortly.', { 'Retry-After': '1' }),
+      ]
       const route = fakeRoute((call, index) => answers[index] ?? contractRoute(call))
       const options = optionsFor(route.fetch)
       const getAuthorization = createGetAuthorization(options)
@@ -219,7 +287,7 @@ describe('client: createGetAuthorization', () => {
       assert.equal(getAuthorization.errorFor('uploads/alice/a.txt'), undefined)
     })
 
-    it('gives up after `retries` retries with the route\'s message and Retry-After', async () => {
+    it("gives up after `retries` retries with the route's message and Retry-After", async () => {
       const route = fakeRoute(() => error(503, 'StsThrottled', 'STS is busy; try again shortly.', { 'Retry-After': '2' }))
       const options = optionsFor(route.fetch, { retries: 2 })
       const getAuthorization = createGetAuthorization(options)
@@ -245,13 +313,42 @@ describe('client: createGetAuthorization', () => {
 
     it('other statuses, bodies that are not JSON or lack credentials, a failing fetch or headers hook: {} at once, with a reason', async () => {
       const cases: Array<[string, ClientOptions, { status: number; code: string; message: RegExp }]> = [
-        ['403', { fetch: fakeRoute(() => error(403, 'ScopeNotAllowed', 'scope[0] is outside what you may do.')).fetch }, { status: 403, code: 'ScopeNotAllowed', message: /^scope\[0\] is outside/ }],
-        ['502 HTML', { fetch: fakeRoute(() => ({ status: 502, text: '<html>Bad Gateway</html>' })).fetch }, { status: 502, code: 'InvalidResponse', message: /^The credentials route answered HTTP 502\.$/ }],
-        ['200 not JSON', { fetch: fakeRoute(() => ({ status: 200, text: '<html>login page</html>' })).fetch }, { status: 200, code: 'InvalidResponse', message: /200 without credentials/ }],
-        ['200 without credentials', { fetch: fakeRoute(() => ({ status: 200, body: { credentials: { tmpSecretId: 'x' } } })).fetch }, { status: 200, code: 'InvalidResponse', message: /200 without credentials/ }],
-        ['fetch rejects', { fetch: () => Promise.reject(new TypeError('Failed to fetch')) }, { status: 0, code: 'NetworkError', message: /^The credentials request failed: Failed to fetch$/ }],
+        [
+          '403',
+          { fetch: fakeRoute(() => error(403, 'ScopeNotAllowed', 'scope[0] is outside what you may do.')).fetch },
+          { status: 403, code: 'ScopeNotAllowed', message: /^scope\[0\] is outside/ },
+        ],
+        [
+          '502 HTML',
+          { fetch: fakeRoute(() => ({ status: 502, text: '<html>Bad Gateway</html>' })).fetch },
+          { status: 502, code: 'InvalidResponse', message: /^The credentials route answered HTTP 502\.$/ },
+        ],
+        [
+          '200 not JSON',
+          { fetch: fakeRoute(() => ({ status: 200, text: '<html>login page</html>' })).fetch },
+          { status: 200, code: 'InvalidResponse', message: /200 without credentials/ },
+        ],
+        [
+          '200 without credentials',
+          { fetch: fakeRoute(() => ({ status: 200, body: { credentials: { tmpSecretId: 'x' } } })).fetch },
+          { status: 200, code: 'InvalidResponse', message: /200 without credentials/ },
+        ],
+        [
+          'fetch rejects',
+          { fetch: () => Promise.reject(new TypeError('Failed to fetch')) },
+          { status: 0, code: 'NetworkError', message: /^The credentials request failed: Failed to fetch$/ },
+        ],
         ['fetch never answers', { fetch: () => new Promise(() => {}), timeoutMs: 20 }, { status: 0, code: 'NetworkError', message: /no answer within 20 ms/ }],
-        ['headers hook throws', { fetch: fakeRoute(contractRoute).fetch, headers: () => { throw new Error('no token yet') } }, { status: 0, code: 'NetworkError', message: /no token yet/ }],
+        [
+          'headers hook throws',
+          {
+            fetch: fakeRoute(contractRoute).fetch,
+            headers: () => {
+              throw new Error('no token yet')
+            },
+          },
+          { status: 0, code: 'NetworkError', message: /no token yet/ },
+        ],
       ]
       for (const [name, options, expected] of cases) {
         const getAuthorization = createGetAuthorization({ ...optionsFor(options.fetch as FetchLike), ...options })
@@ -266,7 +363,11 @@ describe('client: createGetAuthorization', () => {
     it('a malformed SDK request or SDK instance still gets exactly one callback', async () => {
       const route = fakeRoute(contractRoute)
       const getAuthorization = createGetAuthorization({ ...optionsFor(route.fetch), perFile: false })
-      for (const [request, sdk] of [[null, null], [{ Scope: 'not a list' }, { options: 'not an object' }], [{}, { options: { SystemClockOffset: 'soon' } }]] as const) {
+      for (const [request, sdk] of [
+        [null, null],
+        [{ Scope: 'not a list' }, { options: 'not an object' }],
+        [{}, { options: { SystemClockOffset: 'soon' } }],
+      ] as const) {
         const result = await ask(getAuthorization, request as unknown as AuthorizationRequest, sdk)
         assert.equal(typeof (result as SdkCredentials).TmpSecretId, 'string', JSON.stringify([request, sdk]))
       }
@@ -291,15 +392,20 @@ describe('client: createGetAuthorization', () => {
       const route = fakeRoute(contractRoute)
       let token = 0
       const getAuthorization = createGetAuthorization({
-        ...optionsFor(route.fetch), url: 'https://app.example.com/sts', credentials: 'include',
+        ...optionsFor(route.fetch),
+        url: 'https://app.example.com/sts',
+        credentials: 'include',
         headers: async () => ({ Authorization: `Bearer t${++token}` }),
       })
       await ask(getAuthorization, step('PutObject', 'uploads/alice/a.txt'))
       await ask(getAuthorization, step('PutObject', 'uploads/alice/b.txt'))
-      assert.deepEqual(route.calls.map((call) => [call.url, call.credentials, call.headers['Authorization']]), [
-        ['https://app.example.com/sts', 'include', 'Bearer t1'],
-        ['https://app.example.com/sts', 'include', 'Bearer t2'],
-      ])
+      assert.deepEqual(
+        route.calls.map((call) => [call.url, call.credentials, call.headers['Authorization']]),
+        [
+          ['https://app.example.com/sts', 'include', 'Bearer t1'],
+          ['https://app.example.com/sts', 'include', 'Bearer t2'],
+        ],
+      )
     })
 
     it('calls the global fetch as a plain function when none is given', async () => {
@@ -327,7 +433,7 @@ describe('client: createGetAuthorization', () => {
     const slowBy = 15 * 60 // the device is 15 minutes behind the server
     const slowNow = () => NOW_MS - slowBy * 1000
 
-    it('sets the SDK\'s SystemClockOffset from serverTime, as the SDK does itself after RequestTimeTooSkewed', async () => {
+    it("sets the SDK's SystemClockOffset from serverTime, as the SDK does itself after RequestTimeTooSkewed", async () => {
       const route = fakeRoute(contractRoute)
       const sdk = { options: { SystemClockOffset: 0, CorrectClockSkew: true } }
       const result = await ask(createGetAuthorization({ ...optionsFor(route.fetch), now: slowNow }), step('PutObject', 'uploads/alice/a.txt'), sdk)
@@ -338,7 +444,7 @@ describe('client: createGetAuthorization', () => {
       assert.equal((result as SdkCredentials).StartTime, serverNow)
     })
 
-    it('leaves a right clock, and an SDK with CorrectClockSkew: false, alone; a key never starts after the SDK\'s clock', async () => {
+    it("leaves a right clock, and an SDK with CorrectClockSkew: false, alone; a key never starts after the SDK's clock", async () => {
       const route = fakeRoute(contractRoute)
       const right = { options: { SystemClockOffset: 0 } }
       await ask(createGetAuthorization({ ...optionsFor(route.fetch), now: () => NOW_MS + 3000 }), step('PutObject', 'uploads/alice/a.txt'), right)
@@ -356,7 +462,7 @@ describe('client: createGetAuthorization', () => {
       assert.equal(unbound.StartTime, Math.floor(slowNow() / 1000))
     })
 
-    it('judges a cached key\'s remaining life by the server\'s clock, not the device\'s', async () => {
+    it("judges a cached key's remaining life by the server's clock, not the device's", async () => {
       const route = fakeRoute(contractRoute)
       let device = slowNow()
       const getAuthorization = createGetAuthorization({ ...optionsFor(route.fetch), now: () => device })
@@ -375,7 +481,11 @@ describe('client: createGetAuthorization', () => {
       const seen: Array<Parameters<RequestLike>[0]> = []
       const replies = [
         { statusCode: 429, data: JSON.stringify({ error: { code: 'TooManyRequests', message: 'Too many requests.' } }), header: { 'retry-after': '3' } },
-        { statusCode: 200, data: contractRoute({ method: 'POST', url: '', headers: {}, body: { scope: step('PutObject', 'uploads/alice/a.txt').Scope }, credentials: undefined }).body },
+        {
+          statusCode: 200,
+          data: contractRoute({ method: 'POST', url: '', headers: {}, body: { scope: step('PutObject', 'uploads/alice/a.txt').Scope }, credentials: undefined })
+            .body,
+        },
       ]
       const request: RequestLike = (options) => {
         seen.push(options)
@@ -383,17 +493,30 @@ describe('client: createGetAuthorization', () => {
         setTimeout(() => (reply ? options.success(reply) : options.fail({ errMsg: 'request:fail timeout' })), 1)
       }
       const waits: number[] = []
-      const getAuthorization = createGetAuthorization({ url: 'https://app.example.com/api/cos-credentials', request, headers: { Authorization: 'Bearer mini' }, now: () => NOW_MS, sleep: async (ms) => { waits.push(ms) } })
+      const getAuthorization = createGetAuthorization({
+        url: 'https://app.example.com/api/cos-credentials',
+        request,
+        headers: { Authorization: 'Bearer mini' },
+        now: () => NOW_MS,
+        sleep: async (ms) => {
+          waits.push(ms)
+        },
+      })
       const result = await ask(getAuthorization, step('PutObject', 'uploads/alice/a.txt'))
       assert.equal(typeof (result as SdkCredentials).TmpSecretId, 'string')
       assert.deepEqual(waits, [3000])
       assert.equal(seen.length, 2)
       const first = seen[0]
-      assert.deepEqual([first?.url, first?.method, first?.header, first?.dataType, JSON.parse(first?.data ?? 'null')], [
-        'https://app.example.com/api/cos-credentials', 'POST',
-        { Accept: 'application/json', 'Content-Type': 'application/json', Authorization: 'Bearer mini' },
-        'text', { scope: step('PutObject', 'uploads/alice/a.txt').Scope },
-      ])
+      assert.deepEqual(
+        [first?.url, first?.method, first?.header, first?.dataType, JSON.parse(first?.data ?? 'null')],
+        [
+          'https://app.example.com/api/cos-credentials',
+          'POST',
+          { Accept: 'application/json', 'Content-Type': 'application/json', Authorization: 'Bearer mini' },
+          'text',
+          { scope: step('PutObject', 'uploads/alice/a.txt').Scope },
+        ],
+      )
 
       // fail() is a network error, reported with wx's errMsg.
       assert.deepEqual(await ask(getAuthorization, step('PutObject', 'uploads/alice/b.txt')), {})
@@ -440,7 +563,7 @@ describe('client: requestUpload', () => {
     assert.deepEqual(route.calls[1]?.body, { scope: step('PutObject', 'uploads/alice/other.jpg').Scope })
   })
 
-  it('leaves out what is not given, and rejects with the route\'s refusal', async () => {
+  it("leaves out what is not given, and rejects with the route's refusal", async () => {
     const route = fakeRoute(() => error(400, 'UploadNotAllowed', 'Files of type .exe may not be uploaded.'))
     await assert.rejects(requestUpload({ name: 'setup.exe' }, optionsFor(route.fetch)), (refused: unknown) => {
       assert.ok(refused instanceof CredentialsError)

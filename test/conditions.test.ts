@@ -62,7 +62,22 @@ describe('conditions', () => {
       { bool_equal: { 'cos:secure-transport': 'false' } },
       { string_equal: { 'vpc:requester_vpc': ['vpc-aqp5jrc1'] } },
       Object.assign(Object.create(null) as object, { numeric_equal: { 'cos:content-length': 1 } }),
-      Object.fromEntries(conditionOperators.map((op) => [op, { 'qcs:ip': op.startsWith('ip') ? '1.2.3.4' : op.startsWith('numeric') ? 1 : op.startsWith('date') ? '2030-01-01' : op.startsWith('bool') ? true : 'x' }])),
+      Object.fromEntries(
+        conditionOperators.map((op) => [
+          op,
+          {
+            'qcs:ip': op.startsWith('ip')
+              ? '1.2.3.4'
+              : op.startsWith('numeric')
+                ? 1
+                : op.startsWith('date')
+                  ? '2030-01-01'
+                  : op.startsWith('bool')
+                    ? true
+                    : 'x',
+          },
+        ]),
+      ),
     ]
     for (const condition of valid) {
       it(`accepts ${JSON.stringify(condition)}`, () => assert.equal(checkCondition(condition), undefined))
@@ -147,10 +162,9 @@ describe('conditions', () => {
     it('tightens two numeric bounds', () => {
       assert.deepEqual(allConditions(maxBytes(100), maxBytes(50)), maxBytes(50))
       assert.deepEqual(allConditions(maxBytes(50), maxBytes(100)), maxBytes(50))
-      assert.deepEqual(
-        allConditions({ numeric_greater_than: { 'cos:content-length': 1 } }, { numeric_greater_than: { 'cos:content-length': '10' } }),
-        { numeric_greater_than: { 'cos:content-length': '10' } },
-      )
+      assert.deepEqual(allConditions({ numeric_greater_than: { 'cos:content-length': 1 } }, { numeric_greater_than: { 'cos:content-length': '10' } }), {
+        numeric_greater_than: { 'cos:content-length': '10' },
+      })
     })
     it('throws on a repeated pair it cannot combine', () => {
       assert.throws(() => allConditions(contentTypes(['image/*']), contentTypes(['video/*'])), /given twice with different values/)
@@ -159,7 +173,10 @@ describe('conditions', () => {
     })
     it('joins _not_ lists and intersects equality lists, which is what "both hold" means for CAM\'s any-of values', () => {
       assert.deepEqual(
-        allConditions({ string_not_equal: { 'cos:x-cos-acl': 'public-read' } }, { string_not_equal: { 'cos:x-cos-acl': ['public-read-write', 'public-read'] } }),
+        allConditions(
+          { string_not_equal: { 'cos:x-cos-acl': 'public-read' } },
+          { string_not_equal: { 'cos:x-cos-acl': ['public-read-write', 'public-read'] } },
+        ),
         { string_not_equal: { 'cos:x-cos-acl': ['public-read', 'public-read-write'] } },
       )
       assert.deepEqual(allConditions(sourceIps(['10.0.0.0/8']), { ip_not_equal: { 'qcs:ip': '10.1.0.0/16' } }, { ip_not_equal: { 'qcs:ip': '10.2.0.0/16' } }), {
@@ -167,15 +184,23 @@ describe('conditions', () => {
         ip_not_equal: { 'qcs:ip': ['10.1.0.0/16', '10.2.0.0/16'] },
       })
       assert.deepEqual(
-        allConditions({ string_equal: { 'cos:x-cos-storage-class': ['STANDARD', 'STANDARD_IA', 'ARCHIVE'] } }, { string_equal: { 'cos:x-cos-storage-class': ['ARCHIVE', 'STANDARD'] } }),
+        allConditions(
+          { string_equal: { 'cos:x-cos-storage-class': ['STANDARD', 'STANDARD_IA', 'ARCHIVE'] } },
+          { string_equal: { 'cos:x-cos-storage-class': ['ARCHIVE', 'STANDARD'] } },
+        ),
         { string_equal: { 'cos:x-cos-storage-class': ['STANDARD', 'ARCHIVE'] } },
       )
-      assert.deepEqual(allConditions({ numeric_equal: { 'cos:content-length': [1, 2] } }, { numeric_equal: { 'cos:content-length': ['2', 3] } }), { numeric_equal: { 'cos:content-length': [2] } })
+      assert.deepEqual(allConditions({ numeric_equal: { 'cos:content-length': [1, 2] } }, { numeric_equal: { 'cos:content-length': ['2', 3] } }), {
+        numeric_equal: { 'cos:content-length': [2] },
+      })
       // Nothing in common would allow nothing: refused rather than built.
       assert.throws(() => allConditions({ string_equal: { 'cos:x-cos-acl': 'private' } }, { string_equal: { 'cos:x-cos-acl': 'public-read' } }), /given twice/)
     })
     it('refuses a condition key COS does not document, with the key it was probably meant to be', () => {
-      assert.match(checkCondition({ numeric_less_than_equal: { 'cos:content_length': 5 } }) ?? '', /unknown condition key "cos:content_length"; did you mean 'cos:content-length'\?/)
+      assert.match(
+        checkCondition({ numeric_less_than_equal: { 'cos:content_length': 5 } }) ?? '',
+        /unknown condition key "cos:content_length"; did you mean 'cos:content-length'\?/,
+      )
       assert.match(checkCondition({ string_equal: { 'qcs:current-time': '2030-01-01' } }) ?? '', /did you mean 'qcs:current_time'/)
       assert.doesNotMatch(checkCondition({ string_equal: { 'cos:zzzzzzzz': 'x' } }) ?? '', /did you mean/)
       assert.throws(() => allConditions(maxBytes(1), { numeric_less_than_equal: { 'cos:content_length': 5 } }), /did you mean 'cos:content-length'/)
@@ -237,7 +262,20 @@ describe('conditions', () => {
       assert.equal(inside('1.2.3.4', '::/0'), false)
       assert.equal(inside('2001:db8:0:0:0:0:2:1', '2001:db8::2:1'), true)
       assert.equal(parseIpRange('10.0.0.0/8', false), undefined)
-      for (const v of ['1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.4/-1', '::1/129', '1::2::3', ':::', '1:2:3:4:5:6:7:8:9', 'fe80::1%eth0', '1.2.3.4::', 'g::1', 5]) {
+      for (const v of [
+        '1.2.3',
+        '1.2.3.4.5',
+        '01.2.3.4',
+        '1.2.3.4/-1',
+        '::1/129',
+        '1::2::3',
+        ':::',
+        '1:2:3:4:5:6:7:8:9',
+        'fe80::1%eth0',
+        '1.2.3.4::',
+        'g::1',
+        5,
+      ]) {
         assert.equal(parseIpRange(v), undefined, String(v))
       }
     })

@@ -61,13 +61,36 @@ describe('cos-actions', () => {
 
   describe('isWriteAction', () => {
     const writes = [
-      'PutObject', 'PostObject', 'AppendObject', 'DeleteObject', 'DeleteMultipleObjects', 'PostObjectRestore',
-      'PutObjectACL', 'PutObjectTagging', 'DeleteObjectTagging', 'InitiateMultipartUpload', 'UploadPart',
-      'UploadPartCopy', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'PutBucketPolicy', 'DeleteBucket',
+      'PutObject',
+      'PostObject',
+      'AppendObject',
+      'DeleteObject',
+      'DeleteMultipleObjects',
+      'PostObjectRestore',
+      'PutObjectACL',
+      'PutObjectTagging',
+      'DeleteObjectTagging',
+      'InitiateMultipartUpload',
+      'UploadPart',
+      'UploadPartCopy',
+      'CompleteMultipartUpload',
+      'AbortMultipartUpload',
+      'PutBucketPolicy',
+      'DeleteBucket',
     ]
     const reads = [
-      'GetObject', 'HeadObject', 'OptionsObject', 'GetObjectACL', 'GetObjectTagging', 'ListParts',
-      'ListMultipartUploads', 'GetBucket', 'HeadBucket', 'GetBucketObjectVersions', 'GetService', 'GetBucketACL',
+      'GetObject',
+      'HeadObject',
+      'OptionsObject',
+      'GetObjectACL',
+      'GetObjectTagging',
+      'ListParts',
+      'ListMultipartUploads',
+      'GetBucket',
+      'HeadBucket',
+      'GetBucketObjectVersions',
+      'GetService',
+      'GetBucketACL',
     ]
     for (const name of writes) {
       it(`${name} is a write (both spellings)`, () => {

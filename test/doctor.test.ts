@@ -8,7 +8,11 @@ import { scanForSecret } from './support/leak-watch.js'
 
 const CLI = path.resolve('src/cli.ts')
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
 
 /** Runs the CLI with only the variables given (no TENCENTCLOUD_* or COS_* of the machine). */
 function doctor(args: string[], env: Record<string, string>): Promise<Run> {
@@ -46,7 +50,10 @@ describe('cli: express-cos-sts doctor', () => {
     assert.match(run.stdout, /GetFederationToken at http:\/\/127\.0\.0\.1:\d+/)
     assert.equal(sts.calls.length, 1)
     const policy = sts.calls[0]?.policy as { statement: Array<{ action: string[]; resource: string[] }> }
-    assert.deepEqual(policy.statement.map((s) => s.action), [['name/cos:HeadObject']])
+    assert.deepEqual(
+      policy.statement.map((s) => s.action),
+      [['name/cos:HeadObject']],
+    )
     assert.deepEqual(policy.statement[0]?.resource, [`qcs::cos:${TEST_REGION}:uid/1250000000:${TEST_BUCKET}/express-cos-sts-doctor/probe`])
     assert.ok(!run.stdout.includes(TEST_SECRET_ID), 'the SecretId is shown masked only')
   })

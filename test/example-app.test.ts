@@ -18,11 +18,12 @@ describe('example app', () => {
   })
   after(() => example.close())
 
-  const login = (user: unknown) => fetch(`${example.url}api/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ user }),
-  })
+  const login = (user: unknown) =>
+    fetch(`${example.url}api/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user }),
+    })
   /** `name=value` of the Set-Cookie, for the next request's Cookie header. */
   const cookieOf = (res: Response): string => (res.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
   const credentials = (cookie?: string) => fetch(`${example.url}api/cos-credentials`, cookie ? { headers: { Cookie: cookie } } : {})
@@ -82,7 +83,10 @@ describe('example app', () => {
 
   it('serves express-cos-sts/client from src as a JavaScript module, which the page imports', async () => {
     assert.match(await (await fetch(example.url)).text(), /<script type="module" src="app\.js"><\/script>/)
-    assert.match(await (await fetch(`${example.url}app.js`)).text(), /^import \{ createGetAuthorization, requestUpload \} from '\/vendor\/express-cos-sts-client\.js'$/m)
+    assert.match(
+      await (await fetch(`${example.url}app.js`)).text(),
+      /^import \{ createGetAuthorization, requestUpload \} from '\/vendor\/express-cos-sts-client\.js'$/m,
+    )
     const client = await fetch(`${example.url}vendor/express-cos-sts-client.js`)
     assert.equal(client.status, 200)
     assert.match(client.headers.get('content-type') ?? '', /^text\/javascript/)
@@ -110,9 +114,14 @@ describe('npm run example (tsx example/server.ts)', () => {
     let stderr = ''
     const started = Date.now()
     let printedAfterMs: number | undefined
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
     return new Promise<{ stdout: string; stderr: string; code: number | null; printedAfterMs: number | undefined }>((resolve, reject) => {
-      const killer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`the example did not end; output so far:\n${stdout}${stderr}`)) }, 15_000)
+      const killer = setTimeout(() => {
+        child.kill('SIGKILL')
+        reject(new Error(`the example did not end; output so far:\n${stdout}${stderr}`))
+      }, 15_000)
       child.stdout.on('data', (chunk: Buffer) => {
         stdout += chunk.toString()
         const url = /open (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1]

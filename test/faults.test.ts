@@ -30,32 +30,44 @@ async function startHarness(): Promise<Harness> {
   const sts = await startLocalSts({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY })
   const logger = capturingLogger()
   const errors: ErrorEvent[] = []
-  const routerWith = (secretKey: string): StsRouter => createStsRouter({
-    secretId: TEST_SECRET_ID,
-    secretKey,
-    bucket: TEST_BUCKET,
-    region: TEST_REGION,
-    authorize: (req) => {
-      const subject = req.get('x-user')
-      return subject ? { subject, actions: ['name/cos:PutObject'], prefixes: [`uploads/${subject}/*`] } : null
-    },
-    // 50 requests from one IP is the point here, not the rate limit's business.
-    rateLimit: false,
-    logger,
-    onError: (event) => {
-      errors.push(event)
-      scanForSecret('onError', JSON.stringify(event, (_key, value: unknown) => (value instanceof Error ? { ...value, message: value.message } : value)))
-    },
-    sts: { endpoint: sts.endpoint, protocol: sts.protocol, timeoutMs: TIMEOUT_MS },
-  })
+  const routerWith = (secretKey: string): StsRouter =>
+    createStsRouter({
+      secretId: TEST_SECRET_ID,
+      secretKey,
+      bucket: TEST_BUCKET,
+      region: TEST_REGION,
+      authorize: (req) => {
+        const subject = req.get('x-user')
+        return subject ? { subject, actions: ['name/cos:PutObject'], prefixes: [`uploads/${subject}/*`] } : null
+      },
+      // 50 requests from one IP is the point here, not the rate limit's business.
+      rateLimit: false,
+      logger,
+      onError: (event) => {
+        errors.push(event)
+        scanForSecret(
+          'onError',
+          JSON.stringify(event, (_key, value: unknown) => (value instanceof Error ? { ...value, message: value.message } : value)),
+        )
+      },
+      sts: { endpoint: sts.endpoint, protocol: sts.protocol, timeoutMs: TIMEOUT_MS },
+    })
   let current = routerWith(TEST_SECRET_KEY)
   const app = express()
   app.use('/creds', (req: Request, res: Response, next: NextFunction) => current(req, res, next))
   const server = await serve(app)
   return {
-    sts, server, logger, errors,
-    useKey: (secretKey) => { current = routerWith(secretKey) },
-    close: async () => { await server.close(); await sts.close() },
+    sts,
+    server,
+    logger,
+    errors,
+    useKey: (secretKey) => {
+      current = routerWith(secretKey)
+    },
+    close: async () => {
+      await server.close()
+      await sts.close()
+    },
   }
 }
 
@@ -70,7 +82,10 @@ interface FaultMode {
 }
 
 const stsFault = (name: string, fault: LocalStsFault, status: number, code: string, stsOutcome: string): FaultMode => ({
-  name, status, code, stsOutcome,
+  name,
+  status,
+  code,
+  stsOutcome,
   inject: (harness) => harness.sts.fail(fault), // every call fails until recover()
   recover: (harness) => harness.sts.fail(null),
 })
@@ -125,9 +140,14 @@ async function assertRecovered(harness: Harness, subjects: string[]): Promise<vo
     const issued = harness.sts.findByTmpSecretId(credentialsOf(res).tmpSecretId)
     assert.ok(issued, 'the key served is one the local STS issued')
     const resources = (issued.policy as { statement: Array<{ resource: string[] }> }).statement.flatMap((s) => s.resource)
-    assert.ok(resources.every((resource) => resource.endsWith(`/uploads/${subjects[i]}/*`)), `issued for ${subjects[i]}: ${resources.join()}`)
-    assert.ok(fresh.some((call) => (call.policy as { statement: Array<{ resource: string[] }> }).statement[0]?.resource[0] === resources[0]),
-      'the key comes from an STS call made after recovery, not from a cache filled before or during the fault')
+    assert.ok(
+      resources.every((resource) => resource.endsWith(`/uploads/${subjects[i]}/*`)),
+      `issued for ${subjects[i]}: ${resources.join()}`,
+    )
+    assert.ok(
+      fresh.some((call) => (call.policy as { statement: Array<{ resource: string[] }> }).statement[0]?.resource[0] === resources[0]),
+      'the key comes from an STS call made after recovery, not from a cache filled before or during the fault',
+    )
   })
   assert.equal(fresh.length, subjects.length, 'one fresh STS call per subject: no failure was cached, no key from before was reused')
 }
@@ -135,9 +155,14 @@ async function assertRecovered(harness: Harness, subjects: string[]): Promise<vo
 describe('faults [load]: STS failures under one request and under 50 at once', function () {
   this.timeout(30_000)
   let harness: Harness
-  before(async () => { harness = await startHarness() })
+  before(async () => {
+    harness = await startHarness()
+  })
   after(() => harness.close())
-  afterEach(() => { harness.sts.fail(null); harness.useKey(TEST_SECRET_KEY) })
+  afterEach(() => {
+    harness.sts.fail(null)
+    harness.useKey(TEST_SECRET_KEY)
+  })
 
   for (const mode of MODES) {
     const slug = mode.name.replace(/\W+/g, '-')
@@ -165,8 +190,10 @@ describe('faults [load]: STS failures under one request and under 50 at once', f
       if (mode.name === 'hang') {
         // Sockets to an STS that never answers are closed by the SDK's reqTimeout (timeoutMs + 1 s): none may outlive it.
         // (Other modes answer, so their sockets go back to the keep-alive pool, idle, which is not hanging.)
-        assert.ok(await waitFor(() => openSockets() <= socketsBefore, TIMEOUT_MS + 2000),
-          `${openSockets() - socketsBefore} more sockets open than before the burst`)
+        assert.ok(
+          await waitFor(() => openSockets() <= socketsBefore, TIMEOUT_MS + 2000),
+          `${openSockets() - socketsBefore} more sockets open than before the burst`,
+        )
       }
       mode.recover(harness)
       await assertRecovered(harness, subjects)

@@ -12,7 +12,10 @@ const grant = (subject = 'alice') => ({ subject, actions: ['name/cos:PutObject']
 describe('grant memo', () => {
   it('describes plain grants exactly', () => {
     assert.equal(exactJson(grant()), JSON.stringify(grant()))
-    assert.equal(exactJson({ ...grant(), durationSeconds: 3600, condition: { numeric_less_than_equal: { 'cos:content-length': 5 } } }), JSON.stringify({ ...grant(), durationSeconds: 3600, condition: { numeric_less_than_equal: { 'cos:content-length': 5 } } }))
+    assert.equal(
+      exactJson({ ...grant(), durationSeconds: 3600, condition: { numeric_less_than_equal: { 'cos:content-length': 5 } } }),
+      JSON.stringify({ ...grant(), durationSeconds: 3600, condition: { numeric_less_than_equal: { 'cos:content-length': 5 } } }),
+    )
   })
 
   const blurred: Array<[string, unknown]> = [
@@ -24,10 +27,20 @@ describe('grant memo', () => {
     ['an array hole', { ...grant(), prefixes: [, 'uploads/alice/*'] }], // eslint-disable-line no-sparse-arrays
     ['a class instance', Object.assign(new (class Grant {})(), grant())],
     ['a toJSON', { ...grant(), toJSON: () => grant('bob') }],
-    ['a hidden subject', Object.defineProperty({ actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/*'] }, 'subject', { value: 'alice', enumerable: false })],
+    [
+      'a hidden subject',
+      Object.defineProperty({ actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/*'] }, 'subject', { value: 'alice', enumerable: false }),
+    ],
     ['a symbol key', { ...grant(), [Symbol('x')]: 1 }],
     ['a null-prototype object', Object.assign(Object.create(null) as object, grant())],
-    ['a cycle', (() => { const g: Record<string, unknown> = grant(); g['self'] = g; return g })()],
+    [
+      'a cycle',
+      (() => {
+        const g: Record<string, unknown> = grant()
+        g['self'] = g
+        return g
+      })(),
+    ],
     ['a BigInt', { ...grant(), durationSeconds: 1800n }],
   ]
   for (const [name, value] of blurred) {
@@ -55,7 +68,9 @@ describe('grant memo', () => {
   describe('through the router', () => {
     let fixture: Fixture
     let next: unknown
-    before(async () => { fixture = await startFixture({ authorize: () => next as never }) })
+    before(async () => {
+      fixture = await startFixture({ authorize: () => next as never })
+    })
     after(() => fixture.close())
 
     it('repeat grants get their own subject, refused variants stay refused, no ETag on any answer', async () => {
@@ -63,7 +78,11 @@ describe('grant memo', () => {
         next = grant(subject)
         const res = await request(fixture.app).get('/creds').expect(200)
         assert.deepEqual(res.body.scope, [{ actions: ['name/cos:PutObject'], prefixes: [`uploads/${subject}/*`] }])
-        assert.equal(fixture.sts.findByTmpSecretId(res.body.credentials.tmpSecretId)?.policy && JSON.stringify(fixture.sts.findByTmpSecretId(res.body.credentials.tmpSecretId)?.policy).includes(`uploads/${subject}/*`), true)
+        assert.equal(
+          fixture.sts.findByTmpSecretId(res.body.credentials.tmpSecretId)?.policy &&
+            JSON.stringify(fixture.sts.findByTmpSecretId(res.body.credentials.tmpSecretId)?.policy).includes(`uploads/${subject}/*`),
+          true,
+        )
         assert.equal(res.headers['etag'], undefined)
         assert.equal(res.headers['cache-control'], 'no-store')
       }

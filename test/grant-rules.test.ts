@@ -16,7 +16,7 @@ async function storyFixture(grantFor: (user: string) => unknown, options: Parame
   return startFixture({
     authorize: (req) => {
       const user = req.get('x-user')
-      return user ? grantFor(user) as Grant : null
+      return user ? (grantFor(user) as Grant) : null
     },
     ...options,
   })
@@ -41,9 +41,13 @@ function sentPolicy(fixture: Fixture): CamPolicy {
 describe('grant rules: subject templates', () => {
   let grant: (user: string) => unknown
   let fixture: Fixture
-  before(async () => { fixture = await storyFixture((user) => grant(user)) })
+  before(async () => {
+    fixture = await storyFixture((user) => grant(user))
+  })
   after(() => fixture.close())
-  beforeEach(() => { fixture.logger.lines.length = 0 })
+  beforeEach(() => {
+    fixture.logger.lines.length = 0
+  })
 
   it('the router puts the subject in a {subject} segment; no warning', async () => {
     grant = (user) => ({ subject: user, actions: [...actionSets.simpleUpload], prefixes: ['app/avatar/{subject}/*'] })
@@ -59,7 +63,10 @@ describe('grant rules: subject templates', () => {
     await request(fixture.app).get('/creds').set('x-user', 'avatar').expect(200)
     for (const user of ['alice', 'bob', 'alice', 'carol']) await request(fixture.app).get('/creds').set('x-user', user).expect(200)
     const warnings = fixture.logger.lines.filter((line) => line.level === 'warn')
-    assert.deepEqual(warnings.map((line) => (line.details as { rule: string }).rule), ['literal-subject-prefix', 'literal-subject-prefix'])
+    assert.deepEqual(
+      warnings.map((line) => (line.details as { rule: string }).rule),
+      ['literal-subject-prefix', 'literal-subject-prefix'],
+    )
     assert.match(warnings[0]!.message, /write the prefix as the template 'app\/\{subject\}\/\*'.*See docs\/security\.md#literal-subject-prefix/)
     // alice, bob and carol share one template: one warning for all of them.
     assert.match(warnings[1]!.message, /'uploads\/\{subject\}\/\*'/)
@@ -89,22 +96,49 @@ describe('grant rules: subject templates', () => {
   })
 
   it('requireSubjectTemplates must be a boolean', () => {
-    assert.throws(() => createStsRouter({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, bucket: TEST_BUCKET, region: TEST_REGION, authorize: () => null, requireSubjectTemplates: 'yes' as unknown as boolean }), { code: 'ERR_COS_STS_REQUIRE_SUBJECT_TEMPLATES', message: /option `requireSubjectTemplates` must be true or false/ })
+    assert.throws(
+      () =>
+        createStsRouter({
+          secretId: TEST_SECRET_ID,
+          secretKey: TEST_SECRET_KEY,
+          bucket: TEST_BUCKET,
+          region: TEST_REGION,
+          authorize: () => null,
+          requireSubjectTemplates: 'yes' as unknown as boolean,
+        }),
+      { code: 'ERR_COS_STS_REQUIRE_SUBJECT_TEMPLATES', message: /option `requireSubjectTemplates` must be true or false/ },
+    )
   })
 
   it('the audit reads {subject} like the router, and the older ${subject} with a given subject', () => {
-    const template = auditGrant({ subject: 'alice', actions: ['name/cos:PutObject'], prefixes: ['uploads/{subject}/*'] }, { bucket: TEST_BUCKET, region: TEST_REGION })
-    assert.deepEqual(template.rows.map((row) => [row.prefix, row.findings]), [['uploads/alice/*', []]])
+    const template = auditGrant(
+      { subject: 'alice', actions: ['name/cos:PutObject'], prefixes: ['uploads/{subject}/*'] },
+      { bucket: TEST_BUCKET, region: TEST_REGION },
+    )
+    assert.deepEqual(
+      template.rows.map((row) => [row.prefix, row.findings]),
+      [['uploads/alice/*', []]],
+    )
     assert.equal(template.errors + template.warnings, 0)
-    const older = auditGrant({ subject: 'x', actions: ['name/cos:PutObject'], prefixes: ['uploads/${subject}/*'] }, { bucket: TEST_BUCKET, region: TEST_REGION, subject: 'bob' })
-    assert.deepEqual(older.rows.map((row) => row.prefix), ['uploads/bob/*'])
+    const older = auditGrant(
+      { subject: 'x', actions: ['name/cos:PutObject'], prefixes: ['uploads/${subject}/*'] },
+      { bucket: TEST_BUCKET, region: TEST_REGION, subject: 'bob' },
+    )
+    assert.deepEqual(
+      older.rows.map((row) => row.prefix),
+      ['uploads/bob/*'],
+    )
     assert.equal(older.errors + older.warnings, 0)
   })
 })
 
 describe('grant rules: anonymous-looking subjects', () => {
   let fixture: Fixture
-  before(async () => { fixture = await startFixture({ authorize: (req) => ({ subject: req.get('x-subject') as string, actions: ['name/cos:PutObject'], prefixes: ['uploads/{subject}/*'] }) }) })
+  before(async () => {
+    fixture = await startFixture({
+      authorize: (req) => ({ subject: req.get('x-subject') as string, actions: ['name/cos:PutObject'], prefixes: ['uploads/{subject}/*'] }),
+    })
+  })
   after(() => fixture.close())
 
   for (const subject of ['user:undefined', 'null-null', 'u_NaN', 'UNDEFINED', 'Null', 'user:[object Object]', '[OBJECT Array]']) {
@@ -124,24 +158,50 @@ describe('grant rules: anonymous-looking subjects', () => {
 describe('grant rules: bucket-level actions', () => {
   let grant: (user: string) => unknown
   let fixture: Fixture
-  before(async () => { fixture = await storyFixture((user) => grant(user)) })
+  before(async () => {
+    fixture = await storyFixture((user) => grant(user))
+  })
   after(() => fixture.close())
 
-  for (const action of ['name/cos:PutBucketPolicy', 'name/cos:PutBucketACL', 'cos:DeleteBucket', 'name/cos:PutBucketCORS', 'name/cos:PutBucketLifecycle', 'name/cos:DeleteBucketPolicy', 'name/cos:PutBucket', 'name/cos:GetBucketPolicy', 'name/cos:GetBucketACL', 'name/cos:GetService', 'name/ci:SetAuditingPicture', 'ci:CreateCIBucket']) {
+  for (const action of [
+    'name/cos:PutBucketPolicy',
+    'name/cos:PutBucketACL',
+    'cos:DeleteBucket',
+    'name/cos:PutBucketCORS',
+    'name/cos:PutBucketLifecycle',
+    'name/cos:DeleteBucketPolicy',
+    'name/cos:PutBucket',
+    'name/cos:GetBucketPolicy',
+    'name/cos:GetBucketACL',
+    'name/cos:GetService',
+    'name/ci:SetAuditingPicture',
+    'ci:CreateCIBucket',
+  ]) {
     it(`refuses ${action} even on the user's own prefix`, async () => {
       grant = (user) => ({ subject: user, actions: ['name/cos:PutObject', action], prefixes: ['uploads/{subject}/*'] })
       assert.match(await refused(fixture, 'alice', 'bucket-config'), /configuration/)
     })
   }
 
-  it('listing is granted on the statement\'s prefixes; a cos:prefix condition must stay inside them', async () => {
-    grant = (user) => ({ subject: user, actions: ['name/cos:GetBucket', 'name/cos:GetObject'], prefixes: ['uploads/{subject}/*'], condition: { string_equal: { 'cos:prefix': `uploads/${user}/` } } })
+  it("listing is granted on the statement's prefixes; a cos:prefix condition must stay inside them", async () => {
+    grant = (user) => ({
+      subject: user,
+      actions: ['name/cos:GetBucket', 'name/cos:GetObject'],
+      prefixes: ['uploads/{subject}/*'],
+      condition: { string_equal: { 'cos:prefix': `uploads/${user}/` } },
+    })
     const res = await request(fixture.app).get('/creds').set('x-user', 'alice').expect(200)
     const issued = fixture.sts.findByToken(res.body.credentials.sessionToken)?.policy as CamPolicy
-    const list = (prefix: string): boolean => isAllowed(issued, { action: 'name/cos:GetBucket', bucket: TEST_BUCKET, region: TEST_REGION, key: prefix, context: { 'cos:prefix': prefix } })
+    const list = (prefix: string): boolean =>
+      isAllowed(issued, { action: 'name/cos:GetBucket', bucket: TEST_BUCKET, region: TEST_REGION, key: prefix, context: { 'cos:prefix': prefix } })
     assert.equal(list('uploads/alice/'), true)
     assert.equal(list('uploads/bob/'), false)
-    grant = (user) => ({ subject: user, actions: ['name/cos:GetBucket'], prefixes: ['uploads/{subject}/*'], condition: { string_equal: { 'cos:prefix': ['uploads/'] } } })
+    grant = (user) => ({
+      subject: user,
+      actions: ['name/cos:GetBucket'],
+      prefixes: ['uploads/{subject}/*'],
+      condition: { string_equal: { 'cos:prefix': ['uploads/'] } },
+    })
     assert.match(await refused(fixture, 'alice', 'bucket-listing'), /cos:prefix 'uploads\/', outside the statement's prefixes 'uploads\/alice\/\*'/)
     // The whole bucket stays refused as a prefix, whatever the condition says.
     grant = (user) => ({ subject: user, actions: ['name/cos:GetBucket'], prefixes: ['*'], condition: { string_equal: { 'cos:prefix': `uploads/${user}/` } } })
@@ -149,10 +209,12 @@ describe('grant rules: bucket-level actions', () => {
   })
 })
 
-describe('grant rules: a statement\'s condition and the grant\'s both apply', () => {
+describe("grant rules: a statement's condition and the grant's both apply", () => {
   let grant: (user: string) => unknown
   let fixture: Fixture
-  before(async () => { fixture = await storyFixture((user) => grant(user)) })
+  before(async () => {
+    fixture = await storyFixture((user) => grant(user))
+  })
   after(() => fixture.close())
 
   it('adding a type filter keeps the size limit: both reach STS and both hold', async () => {
@@ -165,12 +227,16 @@ describe('grant rules: a statement\'s condition and the grant\'s both apply', ()
       ],
     })
     const res = await request(fixture.app).get('/creds').set('x-user', 'alice').expect(200)
-    assert.deepEqual(sentPolicy(fixture).statement.map((statement) => statement.condition), [
-      { numeric_less_than_equal: { 'cos:content-length': 1000 }, string_like: { 'cos:content-type': 'image/*' } },
-      { numeric_less_than_equal: { 'cos:content-length': 1000 } },
-    ])
+    assert.deepEqual(
+      sentPolicy(fixture).statement.map((statement) => statement.condition),
+      [
+        { numeric_less_than_equal: { 'cos:content-length': 1000 }, string_like: { 'cos:content-type': 'image/*' } },
+        { numeric_less_than_equal: { 'cos:content-length': 1000 } },
+      ],
+    )
     const issued = fixture.sts.findByToken(res.body.credentials.sessionToken)?.policy as CamPolicy
-    const put = (context: Record<string, string | number>): boolean => isAllowed(issued, { action: 'name/cos:PutObject', bucket: TEST_BUCKET, region: TEST_REGION, key: 'uploads/alice/a.png', context })
+    const put = (context: Record<string, string | number>): boolean =>
+      isAllowed(issued, { action: 'name/cos:PutObject', bucket: TEST_BUCKET, region: TEST_REGION, key: 'uploads/alice/a.png', context })
     assert.equal(put({ 'cos:content-length': 500, 'cos:content-type': 'image/png' }), true)
     assert.equal(put({ 'cos:content-length': 5000, 'cos:content-type': 'image/png' }), false, 'the size limit still applies')
     assert.equal(put({ 'cos:content-length': 500, 'cos:content-type': 'text/html' }), false)
@@ -179,8 +245,22 @@ describe('grant rules: a statement\'s condition and the grant\'s both apply', ()
   it('the same bound twice is the tighter one; equality lists keep their common values; _not_ lists join', async () => {
     grant = (user) => ({
       subject: user,
-      condition: { numeric_less_than_equal: { 'cos:content-length': 1000 }, string_equal: { 'cos:x-cos-storage-class': ['STANDARD', 'STANDARD_IA'] }, string_not_equal: { 'cos:x-cos-acl': 'public-read' } },
-      statements: [{ actions: ['name/cos:PutObject'], prefixes: ['uploads/{subject}/*'], condition: { numeric_less_than_equal: { 'cos:content-length': 10 }, string_equal: { 'cos:x-cos-storage-class': ['STANDARD'] }, string_not_equal: { 'cos:x-cos-acl': 'public-read-write' } } }],
+      condition: {
+        numeric_less_than_equal: { 'cos:content-length': 1000 },
+        string_equal: { 'cos:x-cos-storage-class': ['STANDARD', 'STANDARD_IA'] },
+        string_not_equal: { 'cos:x-cos-acl': 'public-read' },
+      },
+      statements: [
+        {
+          actions: ['name/cos:PutObject'],
+          prefixes: ['uploads/{subject}/*'],
+          condition: {
+            numeric_less_than_equal: { 'cos:content-length': 10 },
+            string_equal: { 'cos:x-cos-storage-class': ['STANDARD'] },
+            string_not_equal: { 'cos:x-cos-acl': 'public-read-write' },
+          },
+        },
+      ],
     })
     await request(fixture.app).get('/creds').set('x-user', 'alice').expect(200)
     assert.deepEqual(sentPolicy(fixture).statement[0]!.condition, {
@@ -191,13 +271,29 @@ describe('grant rules: a statement\'s condition and the grant\'s both apply', ()
   })
 
   it('two that cannot be combined in one CAM block are refused, not silently narrowed or widened', async () => {
-    grant = (user) => ({ subject: user, condition: contentTypes(['image/*']), statements: [{ actions: ['name/cos:PutObject'], prefixes: ['uploads/{subject}/*'], condition: contentTypes(['video/*']) }] })
+    grant = (user) => ({
+      subject: user,
+      condition: contentTypes(['image/*']),
+      statements: [{ actions: ['name/cos:PutObject'], prefixes: ['uploads/{subject}/*'], condition: contentTypes(['video/*']) }],
+    })
     assert.match(await refused(fixture, 'alice', 'condition-conflict'), /string_like on 'cos:content-type'/)
   })
 
-  it('the audit shows each statement\'s effective condition', () => {
-    const report = auditGrant({ subject: 'alice', condition: maxBytes(1000), statements: [{ actions: ['name/cos:PutObject'], prefixes: ['uploads/{subject}/*'], condition: contentTypes(['image/*']) }] }, { bucket: TEST_BUCKET, region: TEST_REGION })
-    assert.deepEqual(report.conditions, [{ statement: 'grant.statements[0]', condition: { numeric_less_than_equal: { 'cos:content-length': 1000 }, string_like: { 'cos:content-type': 'image/*' } } }])
+  it("the audit shows each statement's effective condition", () => {
+    const report = auditGrant(
+      {
+        subject: 'alice',
+        condition: maxBytes(1000),
+        statements: [{ actions: ['name/cos:PutObject'], prefixes: ['uploads/{subject}/*'], condition: contentTypes(['image/*']) }],
+      },
+      { bucket: TEST_BUCKET, region: TEST_REGION },
+    )
+    assert.deepEqual(report.conditions, [
+      {
+        statement: 'grant.statements[0]',
+        condition: { numeric_less_than_equal: { 'cos:content-length': 1000 }, string_like: { 'cos:content-type': 'image/*' } },
+      },
+    ])
     assert.deepEqual(report.policy?.statement[0]!.condition, report.conditions[0]!.condition)
   })
 })
@@ -205,10 +301,12 @@ describe('grant rules: a statement\'s condition and the grant\'s both apply', ()
 describe('grant rules: 数据万象 (CI) moderation jobs', () => {
   let grant: (user: string) => unknown
   let fixture: Fixture
-  before(async () => { fixture = await storyFixture((user) => grant(user)) })
+  before(async () => {
+    fixture = await storyFixture((user) => grant(user))
+  })
   after(() => fixture.close())
 
-  it('actionSets.moderation on the user\'s uploads is served with CI resources in CI\'s own form', async () => {
+  it("actionSets.moderation on the user's uploads is served with CI resources in CI's own form", async () => {
     grant = (user) => ({
       subject: user,
       statements: [
@@ -238,8 +336,14 @@ describe('grant rules: 数据万象 (CI) moderation jobs', () => {
   })
 
   it('the audit shows CI cells with CI resources', () => {
-    const report = auditGrant({ subject: 'alice', actions: ['ci:CreateAuditingTextJob'], prefixes: ['uploads/{subject}/*'] }, { bucket: TEST_BUCKET, region: TEST_REGION })
-    assert.deepEqual(report.rows.map((row) => [row.action, row.resource, row.write]), [['name/ci:CreateAuditingTextJob', `${CI_RESOURCE}uploads/alice/*`, false]])
+    const report = auditGrant(
+      { subject: 'alice', actions: ['ci:CreateAuditingTextJob'], prefixes: ['uploads/{subject}/*'] },
+      { bucket: TEST_BUCKET, region: TEST_REGION },
+    )
+    assert.deepEqual(
+      report.rows.map((row) => [row.action, row.resource, row.write]),
+      [['name/ci:CreateAuditingTextJob', `${CI_RESOURCE}uploads/alice/*`, false]],
+    )
     assert.equal(normalizeAction('ci:createauditingtextjob'), undefined, 'names are case-sensitive')
   })
 })
@@ -247,27 +351,53 @@ describe('grant rules: 数据万象 (CI) moderation jobs', () => {
 describe('grant rules: condition keys', () => {
   let fixture: Fixture
   let condition: unknown
-  before(async () => { fixture = await storyFixture((user) => ({ subject: user, actions: ['name/cos:PutObject'], prefixes: ['uploads/{subject}/*'], condition })) })
+  before(async () => {
+    fixture = await storyFixture((user) => ({ subject: user, actions: ['name/cos:PutObject'], prefixes: ['uploads/{subject}/*'], condition }))
+  })
   after(() => fixture.close())
 
   it('a misspelt key is refused with the key it should be', async () => {
-    for (const [bad, meant] of [['cos:content_length', 'cos:content-length'], ['cos:Content-Type', 'cos:content-type'], ['qcs:ips', 'qcs:ip'], ['cos:x-cos-storage_class', 'cos:x-cos-storage-class']] as const) {
+    for (const [bad, meant] of [
+      ['cos:content_length', 'cos:content-length'],
+      ['cos:Content-Type', 'cos:content-type'],
+      ['qcs:ips', 'qcs:ip'],
+      ['cos:x-cos-storage_class', 'cos:x-cos-storage-class'],
+    ] as const) {
       condition = { numeric_less_than_equal: { [bad]: 10 } }
       assert.match(await refused(fixture, 'alice', 'condition'), new RegExp(`unknown condition key "${bad}"; did you mean '${meant}'`))
     }
     condition = { string_equal: { 'cos:something-else': 'x' } }
-    assert.match(await refused(fixture, 'alice', 'condition'), /unknown condition key "cos:something-else" \(COS would refuse every request; the documented keys are qcs:ip, /)
+    assert.match(
+      await refused(fixture, 'alice', 'condition'),
+      /unknown condition key "cos:something-else" \(COS would refuse every request; the documented keys are qcs:ip, /,
+    )
   })
 
   it('every documented key is accepted', async () => {
-    condition = { string_equal: { 'cos:x-cos-storage-class': 'STANDARD', 'cos:x-cos-acl': 'private', 'cos:versionid': 'v1', 'cos:response-content-type': 'image/png', 'vpc:requester_vpc': 'vpc-1', 'qcs:vpc': 'vpc-1' }, bool_equal: { 'cos:secure-transport': true }, numeric_greater_than_equal: { 'cos:tls-version': 1.2 } }
+    condition = {
+      string_equal: {
+        'cos:x-cos-storage-class': 'STANDARD',
+        'cos:x-cos-acl': 'private',
+        'cos:versionid': 'v1',
+        'cos:response-content-type': 'image/png',
+        'vpc:requester_vpc': 'vpc-1',
+        'qcs:vpc': 'vpc-1',
+      },
+      bool_equal: { 'cos:secure-transport': true },
+      numeric_greater_than_equal: { 'cos:tls-version': 1.2 },
+    }
     await request(fixture.app).get('/creds').set('x-user', 'alice').expect(200)
   })
 })
 
 describe('grant rules: the table and its docs', () => {
   it('every rule has its heading in docs/security.md, where its messages link', () => {
-    const headings = new Set(readFileSync('docs/security.md', 'utf8').split('\n').filter((line) => line.startsWith('### ')).map((line) => line.slice(4).trim()))
+    const headings = new Set(
+      readFileSync('docs/security.md', 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('### '))
+        .map((line) => line.slice(4).trim()),
+    )
     const missing = Object.keys(GRANT_RULES).filter((rule) => !headings.has(rule))
     assert.deepEqual(missing, [])
     for (const [rule, info] of Object.entries(GRANT_RULES)) assert.ok(info.summary.length > 0 && info.fix.length > 0, rule)

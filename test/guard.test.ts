@@ -26,7 +26,7 @@ async function storyFixture(grantFor: (user: string) => unknown): Promise<Fixtur
   return startFixture({
     authorize: (req) => {
       const user = req.get('x-user')
-      return user ? grantFor(user) as Grant : null
+      return user ? (grantFor(user) as Grant) : null
     },
   })
 }
@@ -45,7 +45,11 @@ async function expectRefused(fixture: Fixture, user: string, rule: string): Prom
   assert.equal(event.rule, rule)
   assert.equal(event.docs, `docs/security.md#${rule}`)
   assert.match(event.ref ?? '', /^[A-Za-z0-9_-]{8}$/)
-  assert.ok(fixture.logger.lines.some((line) => line.level === 'error' && line.message.includes(`rule: ${rule}`) && (line.details as { ref?: string }).ref === event.ref))
+  assert.ok(
+    fixture.logger.lines.some(
+      (line) => line.level === 'error' && line.message.includes(`rule: ${rule}`) && (line.details as { ref?: string }).ref === event.ref,
+    ),
+  )
   // The caller sees neither the rule's message nor the bucket layout, only the reference to quote.
   assert.equal(res.body.error.message, `The server refused to issue this key: its grant breaks a least-privilege rule. (ref: ${event.ref})`)
   assert.doesNotMatch(JSON.stringify(res.body), /rule:|Fix:|uploads\/|app\/|forum\/|\/\*/)
@@ -65,7 +69,7 @@ describe('guard: bad example 1, excessive resource (avatars)', () => {
   })
   after(() => fixture.close())
 
-  it('app/avatar/* for every user is refused: it would let alice overwrite bob\'s avatar', async () => {
+  it("app/avatar/* for every user is refused: it would let alice overwrite bob's avatar", async () => {
     wrong = true
     const lazy = buildPolicy(planGrant({ subject: 'alice', actions: [...actionSets.simpleUpload], prefixes: ['app/avatar/alice/*'] }, DEFAULTS))
     // What the lazy grant would have meant, checked with the simulator: bob's avatar is writable.
@@ -77,7 +81,7 @@ describe('guard: bad example 1, excessive resource (avatars)', () => {
     assert.match(message, /Fix: .*'app\/avatar\/alice\/\*'/)
   })
 
-  it('app/avatar/<user>/* is served, and the key cannot touch another user\'s avatar', async () => {
+  it("app/avatar/<user>/* is served, and the key cannot touch another user's avatar", async () => {
     wrong = false
     const res = await request(fixture.app).get('/creds').set('x-user', 'alice').expect(200)
     assert.deepEqual(fixture.sts.calls.at(-1)?.policy, {
@@ -89,13 +93,16 @@ describe('guard: bad example 1, excessive resource (avatars)', () => {
     assert.equal(keyAllows(fixture, res, 'name/cos:PutObject', 'app/avatar/alice2/avatar_m.jpg'), false)
   })
 
-  it('exact keys named <user>_m.jpg are refused for writes: alice_m.jpg is also user alice_m\'s avatar', () => {
+  it("exact keys named <user>_m.jpg are refused for writes: alice_m.jpg is also user alice_m's avatar", () => {
     const grant = { subject: 'alice', actions: ['name/cos:PutObject'], prefixes: ['app/avatar/alice.jpg', 'app/avatar/alice_m.jpg'] }
     const { findings } = reviewGrant(grant, DEFAULTS)
-    assert.deepEqual(findings.map((f) => [f.rule, f.prefix]), [
-      ['write-outside-subject', 'app/avatar/alice.jpg'],
-      ['write-outside-subject', 'app/avatar/alice_m.jpg'],
-    ])
+    assert.deepEqual(
+      findings.map((f) => [f.rule, f.prefix]),
+      [
+        ['write-outside-subject', 'app/avatar/alice.jpg'],
+        ['write-outside-subject', 'app/avatar/alice_m.jpg'],
+      ],
+    )
     assert.match(findings[0]!.fix, /'app\/avatar\/alice\/avatar\.jpg'/)
     assert.match(findings[1]!.fix, /'app\/avatar\/alice\/m\.jpg'/)
     assert.doesNotThrow(() => planGrant({ ...grant, prefixes: ['app/avatar/alice/avatar.jpg', 'app/avatar/alice/m.jpg'] }, DEFAULTS))
@@ -143,7 +150,12 @@ describe('guard: bad example 3, actions and resources joined (file manager)', ()
     fixture = await storyFixture((user) => ({
       subject: user,
       statements: joined
-        ? [{ actions: ['name/cos:GetBucket', 'name/cos:GetObject', 'name/cos:PutObject', 'name/cos:DeleteObject'], prefixes: ['app/files/*', 'app/files/{subject}/*'] }]
+        ? [
+            {
+              actions: ['name/cos:GetBucket', 'name/cos:GetObject', 'name/cos:PutObject', 'name/cos:DeleteObject'],
+              prefixes: ['app/files/*', 'app/files/{subject}/*'],
+            },
+          ]
         : [
             { actions: ['name/cos:GetBucket', 'name/cos:GetObject'], prefixes: ['app/files/*'], shared: true },
             { actions: ['name/cos:PutObject', 'name/cos:DeleteObject'], prefixes: ['app/files/{subject}/*'] },
@@ -152,11 +164,14 @@ describe('guard: bad example 3, actions and resources joined (file manager)', ()
   })
   after(() => fixture.close())
 
-  it('one merged statement is refused: it grants upload and delete on everyone\'s files; the fix says to split it', async () => {
+  it("one merged statement is refused: it grants upload and delete on everyone's files; the fix says to split it", async () => {
     joined = true
     const message = await expectRefused(fixture, 'alice', 'write-outside-subject')
     assert.match(message, /^grant\.statements\[0\] lets 'alice' name\/cos:PutObject, name\/cos:DeleteObject on 'app\/files\/\*'/)
-    assert.match(message, /Fix: do not join actions and resources in one statement: keep name\/cos:GetBucket, name\/cos:GetObject on 'app\/files\/\*' .* on 'app\/files\/alice\/\*'/)
+    assert.match(
+      message,
+      /Fix: do not join actions and resources in one statement: keep name\/cos:GetBucket, name\/cos:GetObject on 'app\/files\/\*' .* on 'app\/files\/alice\/\*'/,
+    )
   })
 
   it('split statements are served, and the policy keeps them apart', async () => {
@@ -176,24 +191,48 @@ describe('guard: bad example 3, actions and resources joined (file manager)', ()
   })
 
   it('identical action lists on different prefixes stay separate statements', () => {
-    const plan = planGrant({
-      subject: 'alice',
-      statements: [
-        { actions: ['name/cos:PutObject'], prefixes: ['app/files/alice/*'], condition: maxBytes(1000) },
-        { actions: ['name/cos:PutObject'], prefixes: ['app/photos/alice/*'] },
-      ],
-    }, DEFAULTS)
+    const plan = planGrant(
+      {
+        subject: 'alice',
+        statements: [
+          { actions: ['name/cos:PutObject'], prefixes: ['app/files/alice/*'], condition: maxBytes(1000) },
+          { actions: ['name/cos:PutObject'], prefixes: ['app/photos/alice/*'] },
+        ],
+      },
+      DEFAULTS,
+    )
     const policy = buildPolicy(plan)
     assert.equal(policy.statement.length, 2)
     // Merging them would have carried the size limit to photos, or dropped it from files.
-    assert.equal(isAllowed(policy, { action: 'name/cos:PutObject', bucket: TEST_BUCKET, region: TEST_REGION, key: 'app/files/alice/big', context: { 'cos:content-length': 5000 } }), false)
-    assert.equal(isAllowed(policy, { action: 'name/cos:PutObject', bucket: TEST_BUCKET, region: TEST_REGION, key: 'app/photos/alice/big', context: { 'cos:content-length': 5000 } }), true)
+    assert.equal(
+      isAllowed(policy, {
+        action: 'name/cos:PutObject',
+        bucket: TEST_BUCKET,
+        region: TEST_REGION,
+        key: 'app/files/alice/big',
+        context: { 'cos:content-length': 5000 },
+      }),
+      false,
+    )
+    assert.equal(
+      isAllowed(policy, {
+        action: 'name/cos:PutObject',
+        bucket: TEST_BUCKET,
+        region: TEST_REGION,
+        key: 'app/photos/alice/big',
+        context: { 'cos:content-length': 5000 },
+      }),
+      true,
+    )
   })
 })
 
 describe('guard: bad example 4, keys for requesters nobody checked (forum)', () => {
   // A forum lets signed-in members attach images. Sessions are a toy token → user map.
-  const sessions = new Map([['token-alice', 'alice'], ['token-bob', 'bob']])
+  const sessions = new Map([
+    ['token-alice', 'alice'],
+    ['token-bob', 'bob'],
+  ])
   let checked = true
   let fixture: Fixture
   let app: express.Express
@@ -215,7 +254,9 @@ describe('guard: bad example 4, keys for requesters nobody checked (forum)', () 
     app.use('/creds', fixture.router)
   })
   after(() => fixture.close())
-  beforeEach(() => { checked = true })
+  beforeEach(() => {
+    checked = true
+  })
 
   it('an anonymous request is a 401 and STS is never asked, before and after members got keys', async () => {
     const before = fixture.sts.calls.length
@@ -230,7 +271,10 @@ describe('guard: bad example 4, keys for requesters nobody checked (forum)', () 
     const bob = await request(app).get('/creds').set('authorization', 'Bearer token-bob').expect(200)
     assert.notEqual(alice.body.credentials.sessionToken, bob.body.credentials.sessionToken)
     assert.equal(keyAllows(fixture, alice, 'name/cos:PutObject', 'forum/attachments/bob/x.png'), false)
-    const anonymous = await request(app).post('/creds').send({ scope: [{ action: 'name/cos:PutObject', prefix: 'forum/attachments/alice/x.png' }] }).expect(401)
+    const anonymous = await request(app)
+      .post('/creds')
+      .send({ scope: [{ action: 'name/cos:PutObject', prefix: 'forum/attachments/alice/x.png' }] })
+      .expect(401)
     assert.equal(anonymous.body.credentials, undefined)
   })
 
@@ -250,7 +294,9 @@ describe('guard: bad example 4, keys for requesters nobody checked (forum)', () 
 
 describe('guard: the write rule', () => {
   const writes = (subject: string, prefix: string, shared = false): string[] =>
-    reviewGrant({ subject, statements: [{ actions: ['name/cos:PutObject'], prefixes: [prefix], shared }] }, DEFAULTS).findings.map((f) => `${f.severity}:${f.rule}`)
+    reviewGrant({ subject, statements: [{ actions: ['name/cos:PutObject'], prefixes: [prefix], shared }] }, DEFAULTS).findings.map(
+      (f) => `${f.severity}:${f.rule}`,
+    )
 
   const table: Array<[string, string, boolean]> = [
     ['alice', 'uploads/alice/*', true],
@@ -278,12 +324,32 @@ describe('guard: the write rule', () => {
       assert.equal(holdsSubject(prefix, subject), ok)
       // A literal prefix passes with a warning naming the template; the template itself passes clean.
       assert.deepEqual(writes(subject, prefix), ok ? ['warning:literal-subject-prefix'] : ['error:write-outside-subject'])
-      if (ok) assert.deepEqual(writes(subject, prefix.split('/').map((s) => (s === subject ? '{subject}' : s)).join('/')), [])
+      if (ok)
+        assert.deepEqual(
+          writes(
+            subject,
+            prefix
+              .split('/')
+              .map((s) => (s === subject ? '{subject}' : s))
+              .join('/'),
+          ),
+          [],
+        )
     })
   }
 
   it('every write-type action counts (multipart, delete, ACL, tagging, append); reads go anywhere', () => {
-    for (const action of ['name/cos:AppendObject', 'name/cos:DeleteObject', 'name/cos:InitiateMultipartUpload', 'name/cos:UploadPart', 'name/cos:CompleteMultipartUpload', 'name/cos:AbortMultipartUpload', 'name/cos:PutObjectACL', 'name/cos:PutObjectTagging', 'name/cos:DeleteMultipleObjects']) {
+    for (const action of [
+      'name/cos:AppendObject',
+      'name/cos:DeleteObject',
+      'name/cos:InitiateMultipartUpload',
+      'name/cos:UploadPart',
+      'name/cos:CompleteMultipartUpload',
+      'name/cos:AbortMultipartUpload',
+      'name/cos:PutObjectACL',
+      'name/cos:PutObjectTagging',
+      'name/cos:DeleteMultipleObjects',
+    ]) {
       assert.throws(() => planGrant({ subject: 'alice', actions: [action], prefixes: ['shared/*'] }, DEFAULTS), /rule: write-outside-subject/, action)
     }
     for (const action of [...actionSets.download, ...actionSets.list, 'name/cos:ListParts', 'name/cos:ListMultipartUploads']) {
@@ -294,16 +360,28 @@ describe('guard: the write rule', () => {
   it('shared: true turns the refusal into a warning; a read-only shared statement has none', () => {
     assert.deepEqual(writes('alice', 'app/public/*', true), ['warning:shared-write'])
     assert.deepEqual(writes('alice', 'uploads/{subject}/*', true), [])
-    assert.throws(() => planGrant({ subject: 'alice', statements: [{ actions: ['name/cos:PutObject'], prefixes: ['app/public/*'], shared: 'yes' as unknown as boolean }] }, DEFAULTS), /shared must be true or false.*rule: grant-shape/)
+    assert.throws(
+      () =>
+        planGrant(
+          { subject: 'alice', statements: [{ actions: ['name/cos:PutObject'], prefixes: ['app/public/*'], shared: 'yes' as unknown as boolean }] },
+          DEFAULTS,
+        ),
+      /shared must be true or false.*rule: grant-shape/,
+    )
   })
 
   it('a misspelt field is refused rather than silently dropping a restriction', () => {
     assert.throws(
-      () => planGrant({ subject: 'alice', actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/*'], conditon: maxBytes(10) } as unknown as Grant, DEFAULTS),
+      () =>
+        planGrant({ subject: 'alice', actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/*'], conditon: maxBytes(10) } as unknown as Grant, DEFAULTS),
       /grant has an unknown field "conditon" \(rule: grant-shape\)\. Fix: the fields are subject, actions, prefixes, condition/,
     )
     assert.throws(
-      () => planGrant({ subject: 'alice', statements: [{ actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/*'], sharde: true }] } as unknown as Grant, DEFAULTS),
+      () =>
+        planGrant(
+          { subject: 'alice', statements: [{ actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/*'], sharde: true }] } as unknown as Grant,
+          DEFAULTS,
+        ),
       /grant\.statements\[0\] has an unknown field "sharde"/,
     )
   })
@@ -326,12 +404,20 @@ describe('guard: shared write prefixes warn once', () => {
   it('logs one warning across many requests and users, and still serves every request', async () => {
     await request(fixture.app).get('/creds').set('x-user', 'alice').expect(200)
     for (let i = 0; i < 12; i++) {
-      await request(fixture.app).get('/creds').set('x-user', i % 2 === 0 ? 'alice' : 'bob').expect(200)
+      await request(fixture.app)
+        .get('/creds')
+        .set('x-user', i % 2 === 0 ? 'alice' : 'bob')
+        .expect(200)
     }
     const warnings = fixture.logger.lines.filter((line) => line.level === 'warn')
     assert.equal(warnings.length, 1)
     assert.match(warnings[0]!.message, /grant\.statements\[0\] lets every user name\/cos:PutObject on 'app\/guestbook\/\*' \(shared: true\)/)
-    assert.deepEqual(warnings[0]!.details, { rule: 'shared-write', statement: 'grant.statements[0]', actions: ['name/cos:PutObject'], prefix: 'app/guestbook/*' })
+    assert.deepEqual(warnings[0]!.details, {
+      rule: 'shared-write',
+      statement: 'grant.statements[0]',
+      actions: ['name/cos:PutObject'],
+      prefix: 'app/guestbook/*',
+    })
     // Logged once for every user, so it names none of them.
     assert.match(warnings[0]!.message, /e\.g\. 'app\/guestbook\/\{subject\}\/\*'/)
     assert.doesNotMatch(warnings[0]!.message, /alice|bob/)
@@ -358,25 +444,41 @@ describe('guard: limits', () => {
 
   it(`at most ${GRANT_LIMITS.statements} statements`, () => {
     assert.doesNotThrow(() => planGrant({ subject: 'alice', statements: Array.from({ length: 20 }, (_, i) => statement(i)) }, DEFAULTS))
-    assert.throws(() => planGrant({ subject: 'alice', statements: Array.from({ length: 21 }, (_, i) => statement(i)) }, DEFAULTS), /grant has 21 statements, over the limit of 20 \(rule: too-many-statements\)/)
+    assert.throws(
+      () => planGrant({ subject: 'alice', statements: Array.from({ length: 21 }, (_, i) => statement(i)) }, DEFAULTS),
+      /grant has 21 statements, over the limit of 20 \(rule: too-many-statements\)/,
+    )
   })
 
   it(`at most ${GRANT_LIMITS.prefixesPerStatement} prefixes and ${GRANT_LIMITS.actionsPerStatement} actions per statement`, () => {
     const prefixes = (n: number) => Array.from({ length: n }, (_, i) => `p/alice/${i}`)
     assert.doesNotThrow(() => planGrant({ subject: 'alice', actions: ['name/cos:GetObject'], prefixes: prefixes(20) }, DEFAULTS))
-    assert.throws(() => planGrant({ subject: 'alice', actions: ['name/cos:GetObject'], prefixes: prefixes(21) }, DEFAULTS), /grant has 21 prefixes, over the limit of 20 \(rule: too-many-prefixes\)/)
+    assert.throws(
+      () => planGrant({ subject: 'alice', actions: ['name/cos:GetObject'], prefixes: prefixes(21) }, DEFAULTS),
+      /grant has 21 prefixes, over the limit of 20 \(rule: too-many-prefixes\)/,
+    )
     const actions = (n: number) => Array.from({ length: n }, () => 'name/cos:GetObject')
     assert.doesNotThrow(() => planGrant({ subject: 'alice', actions: actions(30), prefixes: ['p/alice/*'] }, DEFAULTS))
-    assert.throws(() => planGrant({ subject: 'alice', statements: [{ actions: actions(31), prefixes: ['p/alice/*'] }] }, DEFAULTS), /grant\.statements\[0\] has 31 actions, over the limit of 30 \(rule: too-many-actions\)/)
+    assert.throws(
+      () => planGrant({ subject: 'alice', statements: [{ actions: actions(31), prefixes: ['p/alice/*'] }] }, DEFAULTS),
+      /grant\.statements\[0\] has 31 actions, over the limit of 30 \(rule: too-many-actions\)/,
+    )
   })
 
   it(`the policy stays within ${GRANT_LIMITS.policyEncodedChars} URL-encoded characters, and the local STS accepts one at the cap`, async () => {
     // Pad one exact key so the encoded policy is exactly at the cap, then one character over.
-    const grantOf = (padding: number): Grant => ({ subject: 'alice', actions: ['name/cos:GetObject'], prefixes: Array.from({ length: 10 }, (_, i) => `p/alice/${i}-${'a'.repeat(i === 0 ? padding : 400)}`) })
+    const grantOf = (padding: number): Grant => ({
+      subject: 'alice',
+      actions: ['name/cos:GetObject'],
+      prefixes: Array.from({ length: 10 }, (_, i) => `p/alice/${i}-${'a'.repeat(i === 0 ? padding : 400)}`),
+    })
     const base = encodedPolicyLength(buildPolicy(planGrant(grantOf(0), DEFAULTS)))
     const atCap = grantOf(GRANT_LIMITS.policyEncodedChars - base)
     assert.equal(encodedPolicyLength(buildPolicy(planGrant(atCap, DEFAULTS))), GRANT_LIMITS.policyEncodedChars)
-    assert.throws(() => planGrant(grantOf(GRANT_LIMITS.policyEncodedChars - base + 1), DEFAULTS), /policy is 5121 characters URL-encoded, over the 5120 .* \(rule: policy-too-large\)/)
+    assert.throws(
+      () => planGrant(grantOf(GRANT_LIMITS.policyEncodedChars - base + 1), DEFAULTS),
+      /policy is 5121 characters URL-encoded, over the 5120 .* \(rule: policy-too-large\)/,
+    )
 
     const fixture = await startFixture({ authorize: () => atCap })
     try {
@@ -418,7 +520,13 @@ describe('guard: conditions', () => {
   })
 
   it('a condition that is not operator → key → value(s) is refused', async () => {
-    for (const bad of [{ 'cos:content-length': 5 }, { numeric_less_than_equal: 5 }, { numeric_less_than_equal: { 'content-length': 5 } }, { numeric_less_than_equal: { 'cos:content-length': 'big' } }, { numeric_lte: { 'cos:content-length': 5 } }]) {
+    for (const bad of [
+      { 'cos:content-length': 5 },
+      { numeric_less_than_equal: 5 },
+      { numeric_less_than_equal: { 'content-length': 5 } },
+      { numeric_less_than_equal: { 'cos:content-length': 'big' } },
+      { numeric_lte: { 'cos:content-length': 5 } },
+    ]) {
       condition = bad
       await expectRefused(fixture, 'alice', 'condition')
     }

@@ -42,20 +42,32 @@ describe('hooks that fail', () => {
   it('an async onIssue that rejects is logged; the key is still served', async () => {
     const watch = watchUnhandled()
     try {
-      fixture = await startFixture({ onIssue: async () => { throw new Error('audit log down') } })
+      fixture = await startFixture({
+        onIssue: async () => {
+          throw new Error('audit log down')
+        },
+      })
       const res = await request(fixture.app).get('/creds').set('x-user', 'alice')
       assert.equal(res.status, 200)
       assert.ok(res.body.credentials.tmpSecretId)
       await settle()
       assert.deepEqual(watch.rejections, [])
-      assert.ok(fixture.logger.lines.some((entry) => entry.level === 'error' && entry.details !== undefined && (entry.details as { message?: string }).message === 'audit log down'))
+      assert.ok(
+        fixture.logger.lines.some(
+          (entry) => entry.level === 'error' && entry.details !== undefined && (entry.details as { message?: string }).message === 'audit log down',
+        ),
+      )
     } finally {
       watch.stop()
     }
   })
 
   it('a synchronous onIssue that throws is logged the same way', async () => {
-    fixture = await startFixture({ onIssue: () => { throw new Error('boom') } })
+    fixture = await startFixture({
+      onIssue: () => {
+        throw new Error('boom')
+      },
+    })
     const res = await request(fixture.app).get('/creds').set('x-user', 'alice')
     assert.equal(res.status, 200)
     assert.ok(fixture.logger.lines.some((entry) => entry.message.includes('hook failed') && (entry.details as { message?: string }).message === 'boom'))
@@ -99,7 +111,8 @@ describe('authorizeTimeoutMs', () => {
   it('a slow hook within the bound still gets its key', async () => {
     fixture = await startFixture({
       authorizeTimeoutMs: 2000,
-      authorize: () => new Promise((resolve) => setTimeout(() => resolve({ subject: 'alice', actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/*'] }), 50)),
+      authorize: () =>
+        new Promise((resolve) => setTimeout(() => resolve({ subject: 'alice', actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/*'] }), 50)),
     })
     const res = await request(fixture.app).get('/creds')
     assert.equal(res.status, 200)

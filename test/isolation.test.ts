@@ -19,10 +19,34 @@ const RESOURCE_BASE = `qcs::cos:${TEST_REGION}:uid/1250000000:${TEST_BUCKET}/`
  */
 function subjects(): string[] {
   const tricky = [
-    'user1', 'user10', 'user100', 'user1.', 'Alice', 'alice', 'ALICE',
-    'a b', 'a_b', 'a~b', 'a+b', 'a=b', 'a,b', 'a@b',
-    `${'x'.repeat(32)}1`, `${'x'.repeat(32)}2`, `${'x'.repeat(127)}y`, `${'x'.repeat(127)}z`,
-    'caf\u00e9', 'cafe\u0301', '爱丽丝', '爱丽猫', '😀', '😁', 'u_', 'u__', '_', '__',
+    'user1',
+    'user10',
+    'user100',
+    'user1.',
+    'Alice',
+    'alice',
+    'ALICE',
+    'a b',
+    'a_b',
+    'a~b',
+    'a+b',
+    'a=b',
+    'a,b',
+    'a@b',
+    `${'x'.repeat(32)}1`,
+    `${'x'.repeat(32)}2`,
+    `${'x'.repeat(127)}y`,
+    `${'x'.repeat(127)}z`,
+    'caf\u00e9',
+    'cafe\u0301',
+    '爱丽丝',
+    '爱丽猫',
+    '😀',
+    '😁',
+    'u_',
+    'u__',
+    '_',
+    '__',
   ]
   const plain = Array.from({ length: SUBJECTS - tricky.length }, (_, i) => `subject-${i}`)
   return [...tricky, ...plain]
@@ -33,7 +57,7 @@ interface Served {
   res: RawResponse
 }
 
-describe('isolation [load]: 1,000 subjects at once never receive each other\'s keys', function () {
+describe("isolation [load]: 1,000 subjects at once never receive each other's keys", function () {
   this.timeout(120_000)
   let sts: LocalSts
   let server: TestServer
@@ -46,23 +70,26 @@ describe('isolation [load]: 1,000 subjects at once never receive each other\'s k
     assert.equal(new Set(all).size, SUBJECTS)
     sts = await startLocalSts({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY })
     const app = express()
-    app.use('/creds', createStsRouter({
-      secretId: TEST_SECRET_ID,
-      secretKey: TEST_SECRET_KEY,
-      bucket: TEST_BUCKET,
-      region: TEST_REGION,
-      // Headers are Latin-1, so the app passes the subject URI-encoded; any auth scheme would do.
-      authorize: (req) => {
-        const header = req.get('x-user')
-        if (!header) return null
-        const subject = decodeURIComponent(header)
-        return { subject, actions: ['name/cos:PutObject', 'name/cos:GetObject'], prefixes: [`uploads/${subject}/*`] }
-      },
-      rateLimit: false, // one IP asking for 1,000 users is this test's premise
-      logger: capturingLogger(),
-      // A thousand STS calls go through the router's STS budget; give them room to queue instead of timing out.
-      sts: { endpoint: sts.endpoint, protocol: sts.protocol, timeoutMs: 30_000 },
-    }))
+    app.use(
+      '/creds',
+      createStsRouter({
+        secretId: TEST_SECRET_ID,
+        secretKey: TEST_SECRET_KEY,
+        bucket: TEST_BUCKET,
+        region: TEST_REGION,
+        // Headers are Latin-1, so the app passes the subject URI-encoded; any auth scheme would do.
+        authorize: (req) => {
+          const header = req.get('x-user')
+          if (!header) return null
+          const subject = decodeURIComponent(header)
+          return { subject, actions: ['name/cos:PutObject', 'name/cos:GetObject'], prefixes: [`uploads/${subject}/*`] }
+        },
+        rateLimit: false, // one IP asking for 1,000 users is this test's premise
+        logger: capturingLogger(),
+        // A thousand STS calls go through the router's STS budget; give them room to queue instead of timing out.
+        sts: { endpoint: sts.endpoint, protocol: sts.protocol, timeoutMs: 30_000 },
+      }),
+    )
     server = await serve(app)
     agent = new http.Agent({ keepAlive: true, maxSockets: SUBJECTS })
   })
@@ -74,11 +101,20 @@ describe('isolation [load]: 1,000 subjects at once never receive each other\'s k
 
   /** Sends one request per subject, all at once. */
   function wave(request: (subject: string) => { method: string; path: string; body?: string; headers?: Record<string, string> }): Promise<Served[]> {
-    return Promise.all(all.map(async (subject) => {
-      const { method, path, body, headers = {} } = request(subject)
-      const res = await rawRequest(server.url, { method, path, body, agent, deadlineMs: 60_000, headers: { 'x-user': encodeURIComponent(subject), ...headers } })
-      return { subject, res }
-    }))
+    return Promise.all(
+      all.map(async (subject) => {
+        const { method, path, body, headers = {} } = request(subject)
+        const res = await rawRequest(server.url, {
+          method,
+          path,
+          body,
+          agent,
+          deadlineMs: 60_000,
+          headers: { 'x-user': encodeURIComponent(subject), ...headers },
+        })
+        return { subject, res }
+      }),
+    )
   }
 
   /** The issued key behind an answer, checked to be the subject's own and never served to anyone else. */
@@ -98,11 +134,13 @@ describe('isolation [load]: 1,000 subjects at once never receive each other\'s k
     return issued
   }
 
-  it('wave 1: GET for all 1,000 at once; each key is the one STS issued for that subject\'s prefix', async () => {
+  it("wave 1: GET for all 1,000 at once; each key is the one STS issued for that subject's prefix", async () => {
     const served = await wave(() => ({ method: 'GET', path: '/creds' }))
     for (const answer of served) {
       ownKey(answer, [`${RESOURCE_BASE}uploads/${answer.subject}/*`])
-      assert.deepEqual((answer.res.json as { scope: unknown }).scope, [{ actions: ['name/cos:PutObject', 'name/cos:GetObject'], prefixes: [`uploads/${answer.subject}/*`] }])
+      assert.deepEqual((answer.res.json as { scope: unknown }).scope, [
+        { actions: ['name/cos:PutObject', 'name/cos:GetObject'], prefixes: [`uploads/${answer.subject}/*`] },
+      ])
     }
     assert.equal(new Set(served.map(({ res }) => credentialsOf(res).tmpSecretId)).size, SUBJECTS, 'every subject holds a distinct key')
   })
@@ -118,12 +156,12 @@ describe('isolation [load]: 1,000 subjects at once never receive each other\'s k
     for (const answer of served) ownKey(answer, [`${RESOURCE_BASE}${fileOf(answer.subject)}`])
   })
 
-  it('wave 3: GET again for all at once (a cache may answer now); still each subject\'s own key', async () => {
+  it("wave 3: GET again for all at once (a cache may answer now); still each subject's own key", async () => {
     const served = await wave(() => ({ method: 'GET', path: '/creds' }))
     for (const answer of served) ownKey(answer, [`${RESOURCE_BASE}uploads/${answer.subject}/*`])
   })
 
-  it('wave 4: each subject asks for another subject\'s file and is refused; nothing is issued', async () => {
+  it("wave 4: each subject asks for another subject's file and is refused; nothing is issued", async () => {
     const callsBefore = sts.calls.length
     const victim = (subject: string) => all[(all.indexOf(subject) + 1) % all.length] ?? ''
     const served = await wave((subject) => ({

@@ -64,13 +64,14 @@ describe('local COS (example) with cos-nodejs-sdk-v5', () => {
     return new COS({
       Ip: cos.endpoint,
       Protocol: 'http:',
-      getAuthorization: (_options, callback) => callback({
-        TmpSecretId: key.credentials.tmpSecretId,
-        TmpSecretKey: key.credentials.tmpSecretKey,
-        SecurityToken: key.credentials.sessionToken,
-        StartTime: key.startTime,
-        ExpiredTime: key.expiredTime,
-      }),
+      getAuthorization: (_options, callback) =>
+        callback({
+          TmpSecretId: key.credentials.tmpSecretId,
+          TmpSecretKey: key.credentials.tmpSecretKey,
+          SecurityToken: key.credentials.sessionToken,
+          StartTime: key.startTime,
+          ExpiredTime: key.expiredTime,
+        }),
       ...options,
     })
   }
@@ -149,59 +150,78 @@ describe('local COS (example) with cos-nodejs-sdk-v5', () => {
       {
         name: 'the object key changed after signing',
         code: 'SignatureDoesNotMatch',
-        setUp: (sdk) => tamper(sdk, (opt) => { opt.url = opt.url.replace(/\/victim-(\d+)\.txt$/, '/moved-$1.txt') }),
+        setUp: (sdk) =>
+          tamper(sdk, (opt) => {
+            opt.url = opt.url.replace(/\/victim-(\d+)\.txt$/, '/moved-$1.txt')
+          }),
       },
       {
         name: 'the signature changed',
         code: 'SignatureDoesNotMatch',
-        setUp: (sdk) => tamper(sdk, (opt) => {
-          opt.headers['Authorization'] = (opt.headers['Authorization'] ?? '').replace(/q-signature=([0-9a-f])/, (_, c: string) => `q-signature=${c === 'a' ? 'b' : 'a'}`)
-        }),
+        setUp: (sdk) =>
+          tamper(sdk, (opt) => {
+            opt.headers['Authorization'] = (opt.headers['Authorization'] ?? '').replace(
+              /q-signature=([0-9a-f])/,
+              (_, c: string) => `q-signature=${c === 'a' ? 'b' : 'a'}`,
+            )
+          }),
       },
       {
         name: 'a signed header (content-length) changed',
         code: 'SignatureDoesNotMatch',
-        setUp: (sdk) => tamper(sdk, (opt) => {
-          opt.headers['Content-Length'] = '4'
-          opt.body = Buffer.from('evil')
-        }),
+        setUp: (sdk) =>
+          tamper(sdk, (opt) => {
+            opt.headers['Content-Length'] = '4'
+            opt.body = Buffer.from('evil')
+          }),
       },
       {
         name: 'the body changed under a signed Content-MD5',
         code: 'BadDigest',
         status: 400,
         options: { UploadCheckContentMd5: true },
-        setUp: (sdk) => tamper(sdk, (opt) => { opt.body = Buffer.from('EVIL BYTES!!') }),
+        setUp: (sdk) =>
+          tamper(sdk, (opt) => {
+            opt.body = Buffer.from('EVIL BYTES!!')
+          }),
       },
       {
-        name: 'another key\'s session token',
+        name: "another key's session token",
         code: 'InvalidAccessKeyId',
         setUp: async (sdk) => {
           const bob = await keyFor('bob')
-          tamper(sdk, (opt) => { opt.headers['x-cos-security-token'] = bob.credentials.sessionToken })
+          tamper(sdk, (opt) => {
+            opt.headers['x-cos-security-token'] = bob.credentials.sessionToken
+          })
         },
       },
       {
         name: 'no session token',
         code: 'InvalidAccessKeyId',
-        setUp: (sdk) => tamper(sdk, (opt) => { delete opt.headers['x-cos-security-token'] }),
+        setUp: (sdk) =>
+          tamper(sdk, (opt) => {
+            delete opt.headers['x-cos-security-token']
+          }),
       },
       {
         name: 'a SecretId the STS never issued',
         code: 'InvalidAccessKeyId',
-        setUp: (sdk) => tamper(sdk, (opt) => {
-          opt.headers['Authorization'] = (opt.headers['Authorization'] ?? '').replace(/q-ak=[^&]+/, 'q-ak=AKIDnotIssuedByTheLocalSts0000000000')
-        }),
+        setUp: (sdk) =>
+          tamper(sdk, (opt) => {
+            opt.headers['Authorization'] = (opt.headers['Authorization'] ?? '').replace(/q-ak=[^&]+/, 'q-ak=AKIDnotIssuedByTheLocalSts0000000000')
+          }),
       },
       {
         name: 'an expired key (the COS clock two hours on)',
         code: 'AccessDenied',
         message: /^Request has expired$/,
         options: { CorrectClockSkew: false },
-        setUp: () => { clockOffsetMs = 2 * 3600 * 1000 },
+        setUp: () => {
+          clockOffsetMs = 2 * 3600 * 1000
+        },
       },
       {
-        name: 'a key used outside its policy (another user\'s folder)',
+        name: "a key used outside its policy (another user's folder)",
         code: 'AccessDenied',
         message: /^Access Denied\.$/,
         key: 'uploads/bob/victim-bob.txt',
@@ -238,12 +258,19 @@ describe('local COS (example) with cos-nodejs-sdk-v5', () => {
       assert.equal(res.status, 403)
       assert.match(res.headers.get('content-type') ?? '', /application\/xml/)
       const xml = await res.text()
-      assert.match(xml, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<Error><Code>AccessDenied<\/Code><Message>Access Denied\.<\/Message><Resource>[^<]*<\/Resource><RequestId>([0-9a-f]{32})<\/RequestId><\/Error>$/)
+      assert.match(
+        xml,
+        /^<\?xml version="1.0" encoding="UTF-8"\?>\n<Error><Code>AccessDenied<\/Code><Message>Access Denied\.<\/Message><Resource>[^<]*<\/Resource><RequestId>([0-9a-f]{32})<\/RequestId><\/Error>$/,
+      )
       assert.equal(/<RequestId>([^<]+)</.exec(xml)?.[1], res.headers.get('x-cos-request-id'))
     })
 
     it('answers a garbled Authorization with SignatureDoesNotMatch, not a crash', async () => {
-      for (const authorization of ['q-sign-algorithm=md5', 'garbage', 'q-sign-algorithm=sha1&q-ak=x&q-sign-time=2;1&q-key-time=1;2&q-header-list=&q-url-param-list=&q-signature=00']) {
+      for (const authorization of [
+        'q-sign-algorithm=md5',
+        'garbage',
+        'q-sign-algorithm=sha1&q-ak=x&q-sign-time=2;1&q-key-time=1;2&q-header-list=&q-url-param-list=&q-signature=00',
+      ]) {
         const res = await fetch(`${cos.url}uploads/alice/a%ZZ`, { headers: { Authorization: authorization } })
         assert.ok(res.status === 400 || res.status === 403, authorization)
         assert.match(await res.text(), /<Code>(SignatureDoesNotMatch|InvalidURI)<\/Code>/)
@@ -272,10 +299,11 @@ describe('local COS (example) with cos-nodejs-sdk-v5', () => {
     it('answers CORS preflights for allowed origins only, exposing ETag', async () => {
       const strict = await startLocalCos({ credentials: fixture.sts, bucket: TEST_BUCKET, region: TEST_REGION, allowedOrigins: ['http://127.0.0.1:3000'] })
       try {
-        const preflight = (origin: string) => fetch(`${strict.url}uploads/alice/a.txt`, {
-          method: 'OPTIONS',
-          headers: { Origin: origin, 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'authorization,x-cos-security-token' },
-        })
+        const preflight = (origin: string) =>
+          fetch(`${strict.url}uploads/alice/a.txt`, {
+            method: 'OPTIONS',
+            headers: { Origin: origin, 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'authorization,x-cos-security-token' },
+          })
         const allowed = await preflight('http://127.0.0.1:3000')
         assert.equal(allowed.status, 200)
         assert.equal(allowed.headers.get('access-control-allow-origin'), 'http://127.0.0.1:3000')
@@ -297,13 +325,16 @@ describe('local COS (example) with cos-nodejs-sdk-v5', () => {
         const sdk = new COS({
           Ip: small.endpoint,
           Protocol: 'http:',
-          getAuthorization: (_options, callback) => void keyFor('alice').then((key) => callback({
-            TmpSecretId: key.credentials.tmpSecretId,
-            TmpSecretKey: key.credentials.tmpSecretKey,
-            SecurityToken: key.credentials.sessionToken,
-            StartTime: key.startTime,
-            ExpiredTime: key.expiredTime,
-          })),
+          getAuthorization: (_options, callback) =>
+            void keyFor('alice').then((key) =>
+              callback({
+                TmpSecretId: key.credentials.tmpSecretId,
+                TmpSecretKey: key.credentials.tmpSecretKey,
+                SecurityToken: key.credentials.sessionToken,
+                StartTime: key.startTime,
+                ExpiredTime: key.expiredTime,
+              }),
+            ),
         })
         const tooBig = await sdkError(sdk.putObject({ ...bucket, Key: 'uploads/alice/big.bin', Body: Buffer.alloc(2048, 1) }))
         assert.equal(tooBig.statusCode, 400)

@@ -46,8 +46,7 @@ function clientFor(sts: LocalSts, opts: { secretId?: string; secretKey?: string;
   })
 }
 
-const federation = (c: StsClientT, extra: Record<string, unknown> = {}) =>
-  c.GetFederationToken({ Name: 'cos-sts', Policy: encode(cosPolicy()), ...extra })
+const federation = (c: StsClientT, extra: Record<string, unknown> = {}) => c.GetFederationToken({ Name: 'cos-sts', Policy: encode(cosPolicy()), ...extra })
 
 async function withSts<T>(options: LocalStsOptions, fn: (sts: LocalSts) => Promise<T>): Promise<T> {
   const sts = await startLocalSts(options)
@@ -159,7 +158,12 @@ describe('local STS (express-cos-sts/testing)', function () {
     })
 
     it('AssumeRole with a policy and a duration records both', async () => {
-      await client.AssumeRole({ RoleArn: 'qcs::cam::uin/100000000001:role/4611686018427397919', RoleSessionName: 'ab', DurationSeconds: 900, Policy: encode(cosPolicy()) })
+      await client.AssumeRole({
+        RoleArn: 'qcs::cam::uin/100000000001:role/4611686018427397919',
+        RoleSessionName: 'ab',
+        DurationSeconds: 900,
+        Policy: encode(cosPolicy()),
+      })
       const call = sts.calls.at(-1)
       assert.equal(call?.outcome, 'ok')
       assert.equal(call?.durationSeconds, 900)
@@ -187,7 +191,13 @@ describe('local STS (express-cos-sts/testing)', function () {
       await withSts({ keys: [{ secretId: FAKE_ID, secretKey: FAKE_KEY }] }, async (local) => {
         await federation(clientFor(local, { secretId: FAKE_ID, secretKey: FAKE_KEY }))
         await federation(clientFor(local))
-        assert.deepEqual(local.calls.map((c) => [c.secretId, c.outcome]), [[FAKE_ID, 'ok'], [local.secretId, 'ok']])
+        assert.deepEqual(
+          local.calls.map((c) => [c.secretId, c.outcome]),
+          [
+            [FAKE_ID, 'ok'],
+            [local.secretId, 'ok'],
+          ],
+        )
       })
     })
   })
@@ -197,13 +207,27 @@ describe('local STS (express-cos-sts/testing)', function () {
       const payload = { Name: 'x', Policy: encode(cosPolicy()) }
       const timestamp = 1700000000
       const sdkAuth = Sign.sign3({
-        method: 'POST', url: `http://127.0.0.1:${sts.port}/`, payload, timestamp, service: '127',
-        secretId: FAKE_ID, secretKey: FAKE_KEY, multipart: false, boundary: '', headers: { 'Content-Type': 'application/json' },
+        method: 'POST',
+        url: `http://127.0.0.1:${sts.port}/`,
+        payload,
+        timestamp,
+        service: '127',
+        secretId: FAKE_ID,
+        secretKey: FAKE_KEY,
+        multipart: false,
+        boundary: '',
+        headers: { 'Content-Type': 'application/json' },
       })
       const parsed = parseTc3Authorization(sdkAuth)
       assert.ok(parsed)
       assert.deepEqual([parsed.secretId, parsed.date, parsed.service, parsed.signedHeaders], [FAKE_ID, '2023-11-14', '127', ['content-type', 'host']])
-      const req = { method: 'POST', url: '/', headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(payload)), timestamp: String(timestamp) }
+      const req = {
+        method: 'POST',
+        url: '/',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from(JSON.stringify(payload)),
+        timestamp: String(timestamp),
+      }
       assert.equal(computeTc3Signature(req, parsed, FAKE_KEY, '127.0.0.1'), parsed.signature)
       assert.notEqual(computeTc3Signature(req, parsed, FAKE_KEY, `127.0.0.1:${sts.port}`), parsed.signature)
     })
@@ -258,13 +282,20 @@ describe('local STS (express-cos-sts/testing)', function () {
       const good = signedHeaders(sts, body, { hostHeader: `127.0.0.1:${sts.port}`, signedHost: '127.0.0.1' })
       const without: Record<string, string> = { ...good }
       delete without['Authorization']
-      for (const headers of [without, { ...good, Authorization: 'TC3-HMAC-SHA256 Credential=garbage' }, { ...good, Authorization: good.Authorization.replace('content-type;host', 'host') }]) {
+      for (const headers of [
+        without,
+        { ...good, Authorization: 'TC3-HMAC-SHA256 Credential=garbage' },
+        { ...good, Authorization: good.Authorization.replace('content-type;host', 'host') },
+      ]) {
         const res = await rawPost(sts, headers, body)
         assert.equal(res.status, 200)
         assert.equal(res.json.Response.Error?.Code, 'AuthFailure.InvalidAuthorization')
         assert.match(res.json.Response.RequestId, UUID_RE)
       }
-      assert.deepEqual(sts.calls.map((c) => c.outcome), Array(3).fill('AuthFailure.InvalidAuthorization'))
+      assert.deepEqual(
+        sts.calls.map((c) => c.outcome),
+        Array(3).fill('AuthFailure.InvalidAuthorization'),
+      )
     })
   })
 
@@ -337,8 +368,7 @@ describe('local STS (express-cos-sts/testing)', function () {
     })
 
     it('checks RoleSessionName, RoleArn and the AssumeRole duration range', async () => {
-      const role = (extra: Record<string, unknown>) =>
-        client.AssumeRole({ RoleArn: ROLE_ARN, RoleSessionName: 'session', ...extra })
+      const role = (extra: Record<string, unknown>) => client.AssumeRole({ RoleArn: ROLE_ARN, RoleSessionName: 'session', ...extra })
       for (const name of ['a', 'has space', 's'.repeat(129), 'slash/not-allowed']) {
         const err = await rejection(role({ RoleSessionName: name }))
         assert.equal(err.code, 'InvalidParameterValue', `RoleSessionName ${name.slice(0, 20)}`)
@@ -422,7 +452,10 @@ describe('local STS (express-cos-sts/testing)', function () {
       assert.ok(Date.now() - closeStarted < 1000, 'close() does not wait for hanging calls')
       const second = await pending
       assert.ok(Date.now() - closeStarted < 2000, `pending call ended: ${second.message}`)
-      assert.deepEqual(sts.calls.map((c) => c.outcome), ['hang', 'hang'])
+      assert.deepEqual(
+        sts.calls.map((c) => c.outcome),
+        ['hang', 'hang'],
+      )
     })
 
     it('reset: the SDK rejects when the socket is destroyed', async () => {
@@ -451,7 +484,10 @@ describe('local STS (express-cos-sts/testing)', function () {
       for (let i = 0; i < 3; i++) assert.equal((await rejection(federation(client))).code, 'ResourceUnavailable')
       sts.fail(null)
       await federation(client)
-      assert.deepEqual(sts.calls.map((c) => c.outcome), ['InternalError', 'InternalError', 'ok', 'ResourceUnavailable', 'ResourceUnavailable', 'ResourceUnavailable', 'ok'])
+      assert.deepEqual(
+        sts.calls.map((c) => c.outcome),
+        ['InternalError', 'InternalError', 'ok', 'ResourceUnavailable', 'ResourceUnavailable', 'ResourceUnavailable', 'ok'],
+      )
       assert.throws(() => sts.fail({ kind: 'hang' }, 0), RangeError)
     })
 
@@ -486,7 +522,10 @@ describe('local STS (express-cos-sts/testing)', function () {
       assert.ok(slowRefusal >= 295, `slow refusal took ${slowRefusal} ms`)
       await federation(client)
       // Which delay each answer got, as the server applied it (a wall-clock upper bound would measure the machine's load).
-      assert.deepEqual(sts.calls.slice(-5).map((call) => call.latencyMs), [0, 0, 300, 300, 0])
+      assert.deepEqual(
+        sts.calls.slice(-5).map((call) => call.latencyMs),
+        [0, 0, 300, 300, 0],
+      )
       assert.throws(() => sts.setLatency(-1), RangeError)
     })
 

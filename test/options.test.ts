@@ -12,20 +12,26 @@ const valid: StsRouterOptions = {
 }
 
 function throwsNaming(options: unknown, option: string, fix: RegExp): void {
-  assert.throws(() => createStsRouter(options as StsRouterOptions), (error: unknown) => {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`)
-    assert.match(error.message, new RegExp(`option \`${option.replace(/\./g, '\\.')}\``))
-    assert.match(error.message, /Fix: /)
-    assert.match(error.message, fix)
-    assert.ok(!error.message.includes(TEST_SECRET_KEY), 'the message must not echo the secret key')
-    return true
-  })
+  assert.throws(
+    () => createStsRouter(options as StsRouterOptions),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`)
+      assert.match(error.message, new RegExp(`option \`${option.replace(/\./g, '\\.')}\``))
+      assert.match(error.message, /Fix: /)
+      assert.match(error.message, fix)
+      assert.ok(!error.message.includes(TEST_SECRET_KEY), 'the message must not echo the secret key')
+      return true
+    },
+  )
 }
 
 describe('options', () => {
   const savedEnv = { id: process.env['TENCENTCLOUD_SECRET_ID'], key: process.env['TENCENTCLOUD_SECRET_KEY'] }
   afterEach(() => {
-    for (const [name, value] of [['TENCENTCLOUD_SECRET_ID', savedEnv.id], ['TENCENTCLOUD_SECRET_KEY', savedEnv.key]] as const) {
+    for (const [name, value] of [
+      ['TENCENTCLOUD_SECRET_ID', savedEnv.id],
+      ['TENCENTCLOUD_SECRET_KEY', savedEnv.key],
+    ] as const) {
       if (value === undefined) delete process.env[name]
       else process.env[name] = value
     }

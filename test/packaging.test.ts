@@ -71,12 +71,15 @@ describe('packaging: the npm pack tarball, installed the way users install it', 
     tarball = path.join(work, result.filename)
     packed = result.files.map((file) => file.path).sort()
   })
-  after(() => { if (work) rmSync(work, { recursive: true, force: true }) })
+  after(() => {
+    if (work) rmSync(work, { recursive: true, force: true })
+  })
 
   it('holds only dist, README.md, LICENSE and package.json', () => {
     const outside = packed.filter((file) => !file.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(file))
     assert.deepEqual(outside, [])
-    for (const required of ['README.md', 'LICENSE', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js']) assert.ok(packed.includes(required), `${required} is missing`)
+    for (const required of ['README.md', 'LICENSE', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js'])
+      assert.ok(packed.includes(required), `${required} is missing`)
     assert.ok(!packed.some((file) => /\.test\.|\.tsbuildinfo$|\.tgz$|(^|\/)test\//.test(file)), 'tests or build leftovers in the tarball')
     // dist holds only what src builds (prepack cleans it): every .js has its source.
     for (const file of packed.filter((name) => name.endsWith('.js'))) {
@@ -98,7 +101,10 @@ describe('packaging: the npm pack tarball, installed the way users install it', 
     before(async () => {
       const dev = manifest.devDependencies
       project = await consumerProject(mkdtempSync(path.join(work, 'express5-')), tarball, [
-        'express@^5', `typescript@${dev['typescript']}`, `@types/express@${dev['@types/express']}`, `@types/node@${dev['@types/node']}`,
+        'express@^5',
+        `typescript@${dev['typescript']}`,
+        `@types/express@${dev['@types/express']}`,
+        `@types/node@${dev['@types/node']}`,
       ])
     })
 
@@ -132,10 +138,22 @@ describe('packaging: the npm pack tarball, installed the way users install it', 
 
     it('TypeScript: express-cos-sts/client type-checks in strict mode with only the ES2020 library (no DOM, no Node)', async () => {
       writeFileSync(path.join(project, 'client-consumer.mts'), TS_CLIENT_CONSUMER)
-      writeFileSync(path.join(project, 'tsconfig.client.json'), JSON.stringify({
-        compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2020', lib: ['ES2020'], types: [], module: 'nodenext', moduleResolution: 'nodenext' },
-        files: ['client-consumer.mts'],
-      }))
+      writeFileSync(
+        path.join(project, 'tsconfig.client.json'),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            target: 'ES2020',
+            lib: ['ES2020'],
+            types: [],
+            module: 'nodenext',
+            moduleResolution: 'nodenext',
+          },
+          files: ['client-consumer.mts'],
+        }),
+      )
       const tsc = path.join(project, 'node_modules', 'typescript', 'bin', 'tsc')
       await exec(process.execPath, [tsc, '-p', 'tsconfig.client.json'], project)
     })
@@ -153,7 +171,10 @@ describe('packaging: the npm pack tarball, installed the way users install it', 
       project = await consumerProject(mkdtempSync(path.join(work, 'express4-')), tarball, ['express@^4.21'])
     })
 
-    for (const [kind, file] of [['import (ESM)', 'esm.mjs'], ['require (CommonJS)', 'cjs.cjs']] as const) {
+    for (const [kind, file] of [
+      ['import (ESM)', 'esm.mjs'],
+      ['require (CommonJS)', 'cjs.cjs'],
+    ] as const) {
       it(`${kind} mounts the router on Express 4 and gets a 200`, async () => {
         const report = consumerReport(await exec(process.execPath, [file], project))
         assertServedByTarball(report, project)

@@ -21,7 +21,10 @@ const GRANTS: Record<string, (user: string) => Grant> = {
     subject: user,
     statements: [
       { actions: ['name/cos:PutObject', 'name/cos:UploadPart'], prefixes: [`uploads/${user}/*`], condition: SIZE_LIMIT },
-      { actions: ['name/cos:InitiateMultipartUpload', 'name/cos:CompleteMultipartUpload', 'name/cos:ListMultipartUploads', 'name/cos:GetObject'], prefixes: [`uploads/${user}/*`] },
+      {
+        actions: ['name/cos:InitiateMultipartUpload', 'name/cos:CompleteMultipartUpload', 'name/cos:ListMultipartUploads', 'name/cos:GetObject'],
+        prefixes: [`uploads/${user}/*`],
+      },
     ],
   }),
   simple: (user) => ({ subject: user, actions: ['name/cos:PutObject'], prefixes: [`uploads/${user}/*`] }),
@@ -64,7 +67,7 @@ describe('per-file keys: the upload steps of one object key', () => {
     assert.equal(fixture.sts.calls.length, 2)
   })
 
-  it('covers only what the grant allows on the key, each action keeping its own statement\'s condition', async () => {
+  it("covers only what the grant allows on the key, each action keeping its own statement's condition", async () => {
     const key = 'uploads/alice/split.bin'
     const res = await ask(step('UploadPart', key), 'split').expect(200)
     assert.deepEqual(res.body.scope, [
@@ -73,7 +76,11 @@ describe('per-file keys: the upload steps of one object key', () => {
     ])
     assert.deepEqual((fixture.sts.calls[0]!.policy as CamPolicy).statement, [
       { effect: 'allow', action: ['name/cos:PutObject', 'name/cos:UploadPart'], resource: [RESOURCE + key], condition: SIZE_LIMIT },
-      { effect: 'allow', action: ['name/cos:ListMultipartUploads', 'name/cos:InitiateMultipartUpload', 'name/cos:CompleteMultipartUpload'], resource: [RESOURCE + key] },
+      {
+        effect: 'allow',
+        action: ['name/cos:ListMultipartUploads', 'name/cos:InitiateMultipartUpload', 'name/cos:CompleteMultipartUpload'],
+        resource: [RESOURCE + key],
+      },
     ])
     // GetObject is granted on the key too, but it is not an upload step: never added.
     assert.ok(!JSON.stringify(res.body.scope).includes('GetObject'))
@@ -98,7 +105,10 @@ describe('per-file keys: the upload steps of one object key', () => {
     {
       name: 'an upload step with a read of the same key',
       scope: [...step('PutObject', 'uploads/alice/a.txt'), ...step('GetObject', 'uploads/alice/a.txt')],
-      expected: [{ actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/a.txt'] }, { actions: ['name/cos:GetObject'], prefixes: ['uploads/alice/a.txt'] }],
+      expected: [
+        { actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/a.txt'] },
+        { actions: ['name/cos:GetObject'], prefixes: ['uploads/alice/a.txt'] },
+      ],
     },
     {
       name: 'a prefix rather than one key',
@@ -138,18 +148,25 @@ describe('per-file keys with cos-nodejs-sdk-v5 and the local COS', () => {
       ConfCwd: dir,
       getAuthorization: (options, callback) => {
         routeAsks.push(options.Scope)
-        request(fixture.app).post('/creds').set('x-user', 'alice').send({ scope: options.Scope }).then((res) => {
-          const body = res.body as CredentialsResponse
-          answers.push(body)
-          callback({
-            TmpSecretId: body.credentials.tmpSecretId,
-            TmpSecretKey: body.credentials.tmpSecretKey,
-            SecurityToken: body.credentials.sessionToken,
-            StartTime: body.startTime,
-            ExpiredTime: body.expiredTime,
-            ScopeLimit: true,
-          })
-        }, () => callback({} as never))
+        request(fixture.app)
+          .post('/creds')
+          .set('x-user', 'alice')
+          .send({ scope: options.Scope })
+          .then(
+            (res) => {
+              const body = res.body as CredentialsResponse
+              answers.push(body)
+              callback({
+                TmpSecretId: body.credentials.tmpSecretId,
+                TmpSecretKey: body.credentials.tmpSecretKey,
+                SecurityToken: body.credentials.sessionToken,
+                StartTime: body.startTime,
+                ExpiredTime: body.expiredTime,
+                ScopeLimit: true,
+              })
+            },
+            () => callback({} as never),
+          )
       },
     })
   }
@@ -168,18 +185,32 @@ describe('per-file keys with cos-nodejs-sdk-v5 and the local COS', () => {
     for (const name of files) {
       const bytes = Buffer.alloc(2.5 * 1024 * 1024, name)
       await writeFile(join(dir, name), bytes)
-      const done = await sdk.sliceUploadFile({ Bucket: TEST_BUCKET, Region: TEST_REGION, Key: `uploads/alice/${name}`, FilePath: join(dir, name), ChunkSize: 1024 * 1024, SliceSize: 1024 * 1024 })
+      const done = await sdk.sliceUploadFile({
+        Bucket: TEST_BUCKET,
+        Region: TEST_REGION,
+        Key: `uploads/alice/${name}`,
+        FilePath: join(dir, name),
+        ChunkSize: 1024 * 1024,
+        SliceSize: 1024 * 1024,
+      })
       assert.equal(done.statusCode, 200)
       assert.ok(cos.getObject(`uploads/alice/${name}`)?.body.equals(bytes), `${name} is stored whole`)
     }
     const actions = new Set(routeAsks.map((scope) => (scope[0] as { action: string }).action))
-    assert.deepEqual([...actions].sort(), ['name/cos:CompleteMultipartUpload', 'name/cos:InitiateMultipartUpload', 'name/cos:ListMultipartUploads', 'name/cos:UploadPart'], 'the SDK asked once per step')
+    assert.deepEqual(
+      [...actions].sort(),
+      ['name/cos:CompleteMultipartUpload', 'name/cos:InitiateMultipartUpload', 'name/cos:ListMultipartUploads', 'name/cos:UploadPart'],
+      'the SDK asked once per step',
+    )
     assert.ok(routeAsks.length >= 8, `the route was asked ${routeAsks.length} times`)
     assert.equal(fixture.sts.calls.length, files.length, 'one STS call per file')
     const issued = [...new Set(answers.map((answer) => answer.credentials.tmpSecretId))].map((id) => fixture.sts.findByTmpSecretId(id))
     assert.equal(issued.length, files.length)
-    assert.deepEqual([...signWindows].sort(), [...new Set(issued.map((key) => `${(key?.startTime ?? 0) - 900};${key?.expiredTime ?? 0}`))].sort(),
-      'signed from 15 minutes before each key was issued to its expiry')
+    assert.deepEqual(
+      [...signWindows].sort(),
+      [...new Set(issued.map((key) => `${(key?.startTime ?? 0) - 900};${key?.expiredTime ?? 0}`))].sort(),
+      'signed from 15 minutes before each key was issued to its expiry',
+    )
     const stats = fixture.router.cacheStats()
     assert.equal(stats.stsCalls, files.length)
   })

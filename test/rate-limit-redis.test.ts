@@ -24,11 +24,22 @@ async function connect(port = REDIS_PORT): Promise<Redis> {
 
 /** rate-limit-redis wired to ioredis, created once the client is ready (it loads its Lua scripts at creation). */
 function storeOn(client: Redis, prefix: string): RedisStore {
-  return new RedisStore({ prefix: RUN_PREFIX + prefix, sendCommand: (command: string, ...args: string[]) => client.call(command, ...args) as Promise<RedisReply> })
+  return new RedisStore({
+    prefix: RUN_PREFIX + prefix,
+    sendCommand: (command: string, ...args: string[]) => client.call(command, ...args) as Promise<RedisReply>,
+  })
 }
 
 async function redisReachable(): Promise<boolean> {
-  const client = new Redis({ host: '127.0.0.1', port: REDIS_PORT, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 })
+  const client = new Redis({
+    host: '127.0.0.1',
+    port: REDIS_PORT,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+  })
   client.on('error', () => undefined)
   try {
     await client.connect()
@@ -40,7 +51,11 @@ async function redisReachable(): Promise<boolean> {
   }
 }
 
-interface Instance { fixture: Fixture; server: Server; client: Redis }
+interface Instance {
+  fixture: Fixture
+  server: Server
+  client: Redis
+}
 
 describe('rate-limit-redis: several instances share one budget', function () {
   const clients: Redis[] = []
@@ -49,7 +64,9 @@ describe('rate-limit-redis: several instances share one budget', function () {
   before(async function () {
     if (!(await redisReachable())) {
       if (process.env['CI']) throw new Error(`Redis is not reachable on 127.0.0.1:${REDIS_PORT}, and CI is set: the shared rate-limit suite must run`)
-      console.warn(`\n  !!! SKIPPED: Redis is not reachable on 127.0.0.1:${REDIS_PORT}; the shared rate-limit suite did not run (start redis-server, or run bash .ci/run)\n`)
+      console.warn(
+        `\n  !!! SKIPPED: Redis is not reachable on 127.0.0.1:${REDIS_PORT}; the shared rate-limit suite did not run (start redis-server, or run bash .ci/run)\n`,
+      )
       this.skip()
     }
     admin = await connect()
@@ -68,19 +85,21 @@ describe('rate-limit-redis: several instances share one budget', function () {
 
   /** `count` app instances, each with its own Redis client and its own two stores, on the same Redis. */
   async function instances(count: number, layers: { perIp: object; perSubject: object }, run: string): Promise<Instance[]> {
-    return Promise.all(Array.from({ length: count }, async () => {
-      const client = await connect()
-      clients.push(client)
-      const fixture = await startFixture({
-        rateLimit: {
-          perIp: { ...layers.perIp, store: storeOn(client, `${run}:ip:`) },
-          perSubject: { ...layers.perSubject, store: storeOn(client, `${run}:subject:`) },
-        },
-      })
-      const server = fixture.app.listen(0, '127.0.0.1')
-      await once(server, 'listening')
-      return { fixture, server, client }
-    }))
+    return Promise.all(
+      Array.from({ length: count }, async () => {
+        const client = await connect()
+        clients.push(client)
+        const fixture = await startFixture({
+          rateLimit: {
+            perIp: { ...layers.perIp, store: storeOn(client, `${run}:ip:`) },
+            perSubject: { ...layers.perSubject, store: storeOn(client, `${run}:subject:`) },
+          },
+        })
+        const server = fixture.app.listen(0, '127.0.0.1')
+        await once(server, 'listening')
+        return { fixture, server, client }
+      }),
+    )
   }
 
   async function stop(all: Instance[]): Promise<void> {
@@ -94,17 +113,27 @@ describe('rate-limit-redis: several instances share one budget', function () {
     const limit = 30
     const all = await instances(3, { perIp: { limit: 1000 }, perSubject: { limit } }, 'subject-share')
     try {
-      const ask = (i: number) => request(all[i % 3]!.server).get('/creds').set('x-user', 'alice').then((res) => res.status)
+      const ask = (i: number) =>
+        request(all[i % 3]!.server)
+          .get('/creds')
+          .set('x-user', 'alice')
+          .then((res) => res.status)
       // Six one after the other, so every instance serves for sure; then the rest all at once.
       const statuses: number[] = []
       for (let i = 0; i < 6; i++) statuses.push(await ask(i))
-      statuses.push(...await Promise.all(Array.from({ length: 84 }, (_, i) => ask(i + 6))))
+      statuses.push(...(await Promise.all(Array.from({ length: 84 }, (_, i) => ask(i + 6)))))
       const served = statuses.filter((status) => status === 200).length
       assert.deepEqual([...new Set(statuses)].sort(), [200, 429])
       // The issue asks for within 5 %; Redis counts atomically, so it is exact.
       assert.equal(served, limit, `${served} keys served for a shared limit of ${limit} (each instance alone would allow ${limit})`)
-      assert.equal(all.reduce((sum, { fixture }) => sum + fixture.sts.calls.length, 0), limit)
-      assert.ok(all.every(({ fixture }) => fixture.sts.calls.length >= 2), 'every instance served: the count really was shared')
+      assert.equal(
+        all.reduce((sum, { fixture }) => sum + fixture.sts.calls.length, 0),
+        limit,
+      )
+      assert.ok(
+        all.every(({ fixture }) => fixture.sts.calls.length >= 2),
+        'every instance served: the count really was shared',
+      )
     } finally {
       await stop(all)
     }
@@ -114,7 +143,13 @@ describe('rate-limit-redis: several instances share one budget', function () {
     const limit = 45
     const all = await instances(3, { perIp: { limit }, perSubject: { limit: 1000 } }, 'ip-share')
     try {
-      const statuses = await Promise.all(Array.from({ length: 120 }, (_, i) => request(all[i % 3]!.server).get('/creds').then((res) => res.status)))
+      const statuses = await Promise.all(
+        Array.from({ length: 120 }, (_, i) =>
+          request(all[i % 3]!.server)
+            .get('/creds')
+            .then((res) => res.status),
+        ),
+      )
       const passed = statuses.filter((status) => status === 401).length
       assert.equal(passed, limit)
       assert.equal(statuses.filter((status) => status === 429).length, 120 - limit)
@@ -130,10 +165,18 @@ describe('rate-limit-redis: several instances share one budget', function () {
   it('refuses two layers whose stores share a key prefix', async () => {
     const client = await connect()
     clients.push(client)
-    assert.throws(() => createStsRouter({
-      secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, bucket: TEST_BUCKET, region: TEST_REGION, authorize: () => null,
-      rateLimit: { perIp: { store: storeOn(client, 'same:') }, perSubject: { store: storeOn(client, 'same:') } },
-    }), (error: unknown) => error instanceof ConfigError && error.message.includes('`rateLimit.perSubject.store`') && /its own prefix/.test(error.message))
+    assert.throws(
+      () =>
+        createStsRouter({
+          secretId: TEST_SECRET_ID,
+          secretKey: TEST_SECRET_KEY,
+          bucket: TEST_BUCKET,
+          region: TEST_REGION,
+          authorize: () => null,
+          rateLimit: { perIp: { store: storeOn(client, 'same:') }, perSubject: { store: storeOn(client, 'same:') } },
+        }),
+      (error: unknown) => error instanceof ConfigError && error.message.includes('`rateLimit.perSubject.store`') && /its own prefix/.test(error.message),
+    )
   })
 
   it('Redis goes away: requests pass at once (fail open) and the logger says so; Redis returns: the shared count carries on', async () => {
@@ -202,5 +245,12 @@ async function startOutageProxy(targetPort: number): Promise<{ port: number; cut
     server = undefined
   }
   const port = await listen(0)
-  return { port, cut, restore: async () => { await listen(port) }, close: cut }
+  return {
+    port,
+    cut,
+    restore: async () => {
+      await listen(port)
+    },
+    close: cut,
+  }
 }

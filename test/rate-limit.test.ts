@@ -14,7 +14,14 @@ async function limited(options: FixtureOptions): Promise<Fixture & { server: Ser
   const fixture = await startFixture(options)
   const server = fixture.app.listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
-  return { ...fixture, server, stop: async () => { server.close(); await fixture.close() } }
+  return {
+    ...fixture,
+    server,
+    stop: async () => {
+      server.close()
+      await fixture.close()
+    },
+  }
 }
 
 async function expectTooMany(res: request.Response): Promise<void> {
@@ -30,7 +37,13 @@ async function expectTooMany(res: request.Response): Promise<void> {
 describe('rate-limit: limits are exact at the boundary', () => {
   it(`[load] per IP by default: ${RATE_LIMIT_DEFAULTS.perIp.limit} requests a minute pass (even refused ones), the next is 429, and authorize is not called for it`, async () => {
     let authorizeCalls = 0
-    const fixture = await limited({ rateLimit: {}, authorize: () => { authorizeCalls++; return null } })
+    const fixture = await limited({
+      rateLimit: {},
+      authorize: () => {
+        authorizeCalls++
+        return null
+      },
+    })
     try {
       for (let i = 0; i < RATE_LIMIT_DEFAULTS.perIp.limit; i++) await request(fixture.server).get('/creds').expect(401)
       await expectTooMany(await request(fixture.server).get('/creds'))
@@ -74,7 +87,10 @@ describe('rate-limit: limits are exact at the boundary', () => {
     try {
       await request(fixture.server).get('/creds').set('x-user', 'alice').expect(200)
       const served = await request(fixture.server).get('/creds').set('x-user', 'alice').expect(200)
-      assert.match(served.headers['ratelimit-policy'] ?? '', new RegExp(`^"per-ip"; q=2; w=60; pk=:[^:]+:, "per-subject"; q=${RATE_LIMIT_DEFAULTS.perSubject.limit}; w=60;`))
+      assert.match(
+        served.headers['ratelimit-policy'] ?? '',
+        new RegExp(`^"per-ip"; q=2; w=60; pk=:[^:]+:, "per-subject"; q=${RATE_LIMIT_DEFAULTS.perSubject.limit}; w=60;`),
+      )
       await expectTooMany(await request(fixture.server).get('/creds').set('x-user', 'alice'))
     } finally {
       await fixture.stop()
@@ -161,7 +177,10 @@ describe('rate-limit: who is the client (IPv6 subnets, trust proxy)', () => {
       await from('203.0.113.1').expect(200)
       await from('203.0.113.2').expect(200)
       await expectTooMany(await from('203.0.113.3'))
-      assert.ok(fixture.logger.lines.some((line) => /ERR_ERL_UNEXPECTED_X_FORWARDED_FOR/.test(line.message)), JSON.stringify(fixture.logger.lines))
+      assert.ok(
+        fixture.logger.lines.some((line) => /ERR_ERL_UNEXPECTED_X_FORWARDED_FOR/.test(line.message)),
+        JSON.stringify(fixture.logger.lines),
+      )
     } finally {
       await fixture.stop()
     }
@@ -189,7 +208,10 @@ describe('rate-limit: who is the client (IPv6 subnets, trust proxy)', () => {
       const from = (header: string) => request(fixture.server).get('/creds').set('x-user', 'alice').set('x-forwarded-for', header)
       await from('198.51.100.1, 203.0.113.1').expect(200)
       await from('198.51.100.2, 203.0.113.1').expect(200) // the same real client, a new made-up address: not limited
-      assert.ok(fixture.logger.lines.some((line) => /ERR_ERL_PERMISSIVE_TRUST_PROXY/.test(line.message)), JSON.stringify(fixture.logger.lines))
+      assert.ok(
+        fixture.logger.lines.some((line) => /ERR_ERL_PERMISSIVE_TRUST_PROXY/.test(line.message)),
+        JSON.stringify(fixture.logger.lines),
+      )
     } finally {
       await fixture.stop()
     }
@@ -205,11 +227,25 @@ describe('rate-limit: the per-subject layer counts requests that need STS', () =
       rateLimit: { perSubject: { limit: 3 } },
       authorize: (req) => {
         const subject = req.get('x-user') ?? 'alice'
-        return { subject, actions: ['name/cos:PutObject', 'name/cos:InitiateMultipartUpload', 'name/cos:UploadPart', 'name/cos:CompleteMultipartUpload', 'name/cos:ListMultipartUploads'], prefixes: [`uploads/${subject}/*`] }
+        return {
+          subject,
+          actions: [
+            'name/cos:PutObject',
+            'name/cos:InitiateMultipartUpload',
+            'name/cos:UploadPart',
+            'name/cos:CompleteMultipartUpload',
+            'name/cos:ListMultipartUploads',
+          ],
+          prefixes: [`uploads/${subject}/*`],
+        }
       },
     })
     try {
-      const ask = (body: unknown) => request(fixture.server).post('/creds').set('x-user', 'alice').send(body as object)
+      const ask = (body: unknown) =>
+        request(fixture.server)
+          .post('/creds')
+          .set('x-user', 'alice')
+          .send(body as object)
       for (const file of ['a', 'b', 'c']) {
         for (const action of ['ListMultipartUploads', 'InitiateMultipartUpload', 'UploadPart', 'UploadPart', 'UploadPart', 'CompleteMultipartUpload']) {
           await ask(step(action, `uploads/alice/${file}.bin`)).expect(200)
@@ -236,15 +272,24 @@ describe('rate-limit: the per-subject layer counts requests that need STS', () =
         values.set(key, value)
         return true
       },
-      deleteIfValue: async (key, value) => { if (values.get(key) === value) values.delete(key) },
+      deleteIfValue: async (key, value) => {
+        if (values.get(key) === value) values.delete(key)
+      },
     }
     const fixture = await limited({
       cache: { store, firstLevelTtlMs: 0 },
       rateLimit: { perSubject: { limit: 2 } },
-      authorize: () => ({ subject: 'alice', actions: ['name/cos:PutObject', 'name/cos:UploadPart', 'name/cos:InitiateMultipartUpload'], prefixes: ['uploads/{subject}/*'] }),
+      authorize: () => ({
+        subject: 'alice',
+        actions: ['name/cos:PutObject', 'name/cos:UploadPart', 'name/cos:InitiateMultipartUpload'],
+        prefixes: ['uploads/{subject}/*'],
+      }),
     })
     try {
-      const ask = (action: string, file: string) => request(fixture.server).post('/creds').send(step(action, `uploads/alice/${file}`))
+      const ask = (action: string, file: string) =>
+        request(fixture.server)
+          .post('/creds')
+          .send(step(action, `uploads/alice/${file}`))
       for (const file of ['a.bin', 'b.bin']) {
         for (const action of ['InitiateMultipartUpload', 'UploadPart', 'UploadPart', 'UploadPart', 'UploadPart']) await ask(action, file).expect(200)
       }
@@ -278,8 +323,12 @@ describe('rate-limit: the two layers never share a key', () => {
         counts.set(prefix + key, (counts.get(prefix + key) ?? 0) + 1)
         return { totalHits: counts.get(prefix + key) as number, resetTime: new Date(Date.now() + 60_000) }
       },
-      decrement: (key) => { counts.set(prefix + key, (counts.get(prefix + key) ?? 1) - 1) },
-      resetKey: (key) => { counts.delete(prefix + key) },
+      decrement: (key) => {
+        counts.set(prefix + key, (counts.get(prefix + key) ?? 1) - 1)
+      },
+      resetKey: (key) => {
+        counts.delete(prefix + key)
+      },
       localKeys: false,
       ...(prefix === '' ? {} : { prefix }),
     })
@@ -288,7 +337,9 @@ describe('rate-limit: the two layers never share a key', () => {
 
   it("the issue's prefixes ('…rl:ip:' per IP, '…rl:' per subject): the user 'ip:127.0.0.1' and that address count apart", async () => {
     const { counts, store } = sharedKeyspace()
-    const fixture = await limited({ rateLimit: { perIp: { limit: 4, store: store('cos-sts:rl:ip:') }, perSubject: { limit: 100, store: store('cos-sts:rl:') } } })
+    const fixture = await limited({
+      rateLimit: { perIp: { limit: 4, store: store('cos-sts:rl:ip:') }, perSubject: { limit: 100, store: store('cos-sts:rl:') } },
+    })
     try {
       for (let i = 0; i < 4; i++) await request(fixture.server).get('/creds').set('x-user', 'ip:127.0.0.1').expect(200)
       await expectTooMany(await request(fixture.server).get('/creds').set('x-user', 'ip:127.0.0.1'))
@@ -321,7 +372,8 @@ describe('rate-limit: the two layers never share a key', () => {
     const { counts, store } = sharedKeyspace()
     const fixture = await limited({ rateLimit: { perIp: { store: store() }, perSubject: { store: store() } } })
     try {
-      for (const subject of ['127.0.0.1', 'ip:127.0.0.1', '::1', 'subject:x', 'a b%']) await request(fixture.server).get('/creds').set('x-user', subject).expect(200)
+      for (const subject of ['127.0.0.1', 'ip:127.0.0.1', '::1', 'subject:x', 'a b%'])
+        await request(fixture.server).get('/creds').set('x-user', subject).expect(200)
       const subjectKeys = [...counts.keys()].filter((key) => !key.startsWith('ip:')).sort()
       assert.deepEqual(subjectKeys, ['subject:%3A%3A1', 'subject:127.0.0.1', 'subject:a%20b%25', 'subject:ip%3A127.0.0.1', 'subject:subject%3Ax'])
       assert.ok(subjectKeys.every((key) => !key.slice('subject:'.length).includes(':')))
@@ -334,7 +386,9 @@ describe('rate-limit: the two layers never share a key', () => {
 describe('rate-limit: when the store fails', () => {
   /** A store whose every count fails, as a store does when its database is unreachable. */
   const brokenStore = (): Store => ({
-    increment: async () => { throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }) },
+    increment: async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' })
+    },
     decrement: async () => undefined,
     resetKey: async () => undefined,
     localKeys: false,
@@ -368,10 +422,11 @@ describe('rate-limit: when the store fails', () => {
 
 describe('rate-limit: configuration', () => {
   const base: StsRouterOptions = { secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, bucket: TEST_BUCKET, region: TEST_REGION, authorize: () => null }
-  const throwsNaming = (rateLimit: unknown, option: string, fix: RegExp) => assert.throws(
-    () => createStsRouter({ ...base, rateLimit: rateLimit as StsRouterOptions['rateLimit'] }),
-    (error: unknown) => error instanceof ConfigError && error.message.includes(`\`${option}\``) && fix.test(error.message),
-  )
+  const throwsNaming = (rateLimit: unknown, option: string, fix: RegExp) =>
+    assert.throws(
+      () => createStsRouter({ ...base, rateLimit: rateLimit as StsRouterOptions['rateLimit'] }),
+      (error: unknown) => error instanceof ConfigError && error.message.includes(`\`${option}\``) && fix.test(error.message),
+    )
 
   it('names the option and the fix for each mistake', () => {
     throwsNaming('yes', 'rateLimit', /rateLimit: false/)

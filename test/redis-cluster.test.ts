@@ -20,12 +20,16 @@ const client = { status: 'ready', call: async () => null }
 describe('Redis Cluster: the cache store prefix', () => {
   it("refuses '{' or '}' in the prefix with a ConfigError naming redis.prefix and the fix", () => {
     for (const prefix of ['app{cos}:', 'a{b:', 'a}b:', '{', '}']) {
-      assert.throws(() => createRedisCacheStore({ client, prefix }), (error: unknown) => {
-        assert.ok(error instanceof ConfigError, `${prefix}: ${String(error)}`)
-        assert.match(error.message, /`redis\.prefix`/)
-        assert.match(error.message, /Fix: drop the braces/)
-        return true
-      }, prefix)
+      assert.throws(
+        () => createRedisCacheStore({ client, prefix }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError, `${prefix}: ${String(error)}`)
+          assert.match(error.message, /`redis\.prefix`/)
+          assert.match(error.message, /Fix: drop the braces/)
+          return true
+        },
+        prefix,
+      )
     }
   })
 
@@ -72,7 +76,7 @@ describe('Redis Cluster: a real local 3-master cluster', function () {
     return found
   }
 
-  it("the braces redis.prefix refuses really break slotting on a cluster (one slot for all, or CROSSSLOT)", async () => {
+  it('the braces redis.prefix refuses really break slotting on a cluster (one slot for all, or CROSSSLOT)', async () => {
     const slot = async (key: string) => Number(await admin.call('CLUSTER', 'KEYSLOT', key))
     // The store's names for two subjects, under a prefix without braces: the subject's tag decides the slot.
     assert.notEqual(await slot('ok:k:{subject-a}:scope'), await slot('ok:k:{subject-b}:scope'))
@@ -105,7 +109,10 @@ describe('Redis Cluster: a real local 3-master cluster', function () {
       // Every test on the cluster: no store call failed (a CROSSSLOT or MOVED would be one, and would silently cost STS calls).
       for (const instance of instances) {
         assert.equal(instance.router.cacheStats().storeErrors, 0, JSON.stringify(instance.logger.lines))
-        assert.deepEqual(instance.logger.lines.filter((line) => line.level === 'error'), [])
+        assert.deepEqual(
+          instance.logger.lines.filter((line) => line.level === 'error'),
+          [],
+        )
       }
     })
 
@@ -141,7 +148,8 @@ describe('Redis Cluster: a real local 3-master cluster', function () {
     }
     /** The store failures the instances logged, for assertion messages: a count off by a few is a late store answer. */
     const storeTrouble = () => JSON.stringify(instances.flatMap((instance) => instance.logger.lines.filter((line) => line.level === 'error')))
-    const get = async (instance: Instance, user: string) => ((await request(instance.app).get('/creds').set('x-user', user).expect(200)).body as Body).credentials.tmpSecretId
+    const get = async (instance: Instance, user: string) =>
+      ((await request(instance.app).get('/creds').set('x-user', user).expect(200)).body as Body).credentials.tmpSecretId
 
     it('spreads subjects over every master, keeps each subject in one slot, and invalidates there', async () => {
       const instance = await startInstance()
@@ -161,7 +169,10 @@ describe('Redis Cluster: a real local 3-master cluster', function () {
       const tags = new Map<string, string>() // hash tag -> the master holding it
       let entries = 0
       for (const [master, keys] of byMaster) {
-        assert.ok(keys.some((key) => key.startsWith(`${prefix}k:`)), `master ${master} holds no cached key: subjects do not spread`)
+        assert.ok(
+          keys.some((key) => key.startsWith(`${prefix}k:`)),
+          `master ${master} holds no cached key: subjects do not spread`,
+        )
         for (const key of keys) {
           const tag = /\{([^}]+)\}/.exec(key)?.[1]
           assert.ok(tag !== undefined && key.indexOf('{') === key.indexOf(`{${tag}}`), `${key} has no leading subject hash tag`)
@@ -209,10 +220,14 @@ describe('Redis Cluster: a real local 3-master cluster', function () {
       // a serves its in-process copy until the message arrives; then b's new key, the one shared through the cluster
       // (a key of a's own would be a second STS call for one scope).
       let fromA = alice
-      await waitFor(async () => (fromA = await get(a, 'alice')) === aliceAfter, 5000, () => {
-        const served = fromA === alice ? 'the invalidated key' : 'a key of its own, not the one b shared'
-        return `a still serves ${served}; STS calls ${sts.calls.length}; cache stats a ${JSON.stringify(a.router.cacheStats())} b ${JSON.stringify(b.router.cacheStats())}; ${storeTrouble()}`
-      })
+      await waitFor(
+        async () => (fromA = await get(a, 'alice')) === aliceAfter,
+        5000,
+        () => {
+          const served = fromA === alice ? 'the invalidated key' : 'a key of its own, not the one b shared'
+          return `a still serves ${served}; STS calls ${sts.calls.length}; cache stats a ${JSON.stringify(a.router.cacheStats())} b ${JSON.stringify(b.router.cacheStats())}; ${storeTrouble()}`
+        },
+      )
       assert.equal(await get(a, 'bob'), bob)
       assert.equal(await get(b, 'bob'), bob)
       assert.equal(sts.calls.length, 3, storeTrouble())
@@ -246,14 +261,16 @@ describe('Redis Cluster: a real local 3-master cluster', function () {
 
     /** `count` app instances, each with its own Cluster client and the recipe's two stores; per-subject limit `limit`. */
     async function instances(count: number, limit: number): Promise<Fixture[]> {
-      const made = await Promise.all(Array.from({ length: count }, async () => {
-        const storeWithPrefix = recipeStores(await cluster.connect(RECIPE_CLIENT_OPTIONS))
-        const ip = storeWithPrefix(`${prefix}ip:`)
-        const subject = storeWithPrefix(`${prefix}subject:`)
-        const fixture = await startFixture({ rateLimit: { perIp: { limit: 10_000, store: ip }, perSubject: { limit, store: subject } } })
-        scriptShas = await Promise.all([subject.incrementScriptSha, subject.getScriptSha])
-        return fixture
-      }))
+      const made = await Promise.all(
+        Array.from({ length: count }, async () => {
+          const storeWithPrefix = recipeStores(await cluster.connect(RECIPE_CLIENT_OPTIONS))
+          const ip = storeWithPrefix(`${prefix}ip:`)
+          const subject = storeWithPrefix(`${prefix}subject:`)
+          const fixture = await startFixture({ rateLimit: { perIp: { limit: 10_000, store: ip }, perSubject: { limit, store: subject } } })
+          scriptShas = await Promise.all([subject.incrementScriptSha, subject.getScriptSha])
+          return fixture
+        }),
+      )
       fixtures.push(...made)
       return made
     }
@@ -263,7 +280,11 @@ describe('Redis Cluster: a real local 3-master cluster', function () {
      * (one request alone is where a missing script shows: no concurrent load can hide it), the rest all at once.
      */
     async function burst(all: Fixture[], subjects: string[], perSubject: number): Promise<Map<string, number[]>> {
-      const ask = (subject: string, i: number) => request(all[i % all.length]!.app).get('/creds').set('x-user', subject).then((res) => res.status)
+      const ask = (subject: string, i: number) =>
+        request(all[i % all.length]!.app)
+          .get('/creds')
+          .set('x-user', subject)
+          .then((res) => res.status)
       const bySubject = new Map<string, number[]>(subjects.map((subject) => [subject, []]))
       for (const [i, subject] of subjects.entries()) bySubject.get(subject)!.push(await ask(subject, i))
       const rest = subjects.flatMap((subject) => Array.from({ length: perSubject - 1 }, () => subject))
@@ -277,12 +298,19 @@ describe('Redis Cluster: a real local 3-master cluster', function () {
 
     it('loads the scripts on every master before the first request (the single-node recipe leaves masters without them)', async () => {
       await instances(1, 10)
-      assert.deepEqual(await scriptsOnMasters(), [[1, 1], [1, 1], [1, 1]])
+      assert.deepEqual(await scriptsOnMasters(), [
+        [1, 1],
+        [1, 1],
+        [1, 1],
+      ])
 
       // The control: the single-node recipe (sendCommand through cluster.call) loads each script on one random master.
       await flushScriptsEverywhere()
       const client = await cluster.connect(RECIPE_CLIENT_OPTIONS)
-      const plain = new RedisStore({ prefix: `${prefix}plain:`, sendCommand: (command: string, ...args: string[]) => client.call(command, ...args) as Promise<RedisReply> })
+      const plain = new RedisStore({
+        prefix: `${prefix}plain:`,
+        sendCommand: (command: string, ...args: string[]) => client.call(command, ...args) as Promise<RedisReply>,
+      })
       await plain.init({ windowMs: 60_000 } as Parameters<RedisStore['init']>[0])
       const holding = (await scriptsOnMasters()).map(([increment]) => increment)
       assert.equal(holding.filter((has) => has === 1).length, 1, `the increment script on ${holding.join()} of the masters`)
@@ -297,7 +325,10 @@ describe('Redis Cluster: a real local 3-master cluster', function () {
         assert.equal(served(statuses), 10, `${subject}: ${statuses.join()}`)
         assert.equal(statuses.filter((status) => status === 429).length, 5, `${subject}: ${statuses.join()}`)
       }
-      assert.equal(all.reduce((sum, fixture) => sum + fixture.sts.calls.length, 0), 60)
+      assert.equal(
+        all.reduce((sum, fixture) => sum + fixture.sts.calls.length, 0),
+        60,
+      )
       assert.deepEqual(storeErrors(all), [])
       // The counters live on several masters, not one.
       const mastersWithCounts = [...(await keysByMaster(`${prefix}subject:`)).values()].filter((keys) => keys.length > 0)
@@ -318,7 +349,10 @@ describe('Redis Cluster: a real local 3-master cluster', function () {
       }
       assert.deepEqual(storeErrors(all), [])
       // The increment script is back on every master (the get script is not used by a request; it loads when it is).
-      assert.deepEqual((await scriptsOnMasters()).map(([increment]) => increment), [1, 1, 1])
+      assert.deepEqual(
+        (await scriptsOnMasters()).map(([increment]) => increment),
+        [1, 1, 1],
+      )
     })
 
     it('docs/rate-limits.md shows exactly the code these tests run', () => {
@@ -332,7 +366,9 @@ describe('Redis Cluster: a real local 3-master cluster', function () {
       assert.ok(at >= 0, 'the recipe is not in docs/rate-limits.md')
       assert.deepEqual(docLines.slice(at, at + recipeLines.length), recipeLines)
       const options = /new Cluster\(\[[^\]]*\], (\{[^\n]*\})\)/.exec(doc)?.[1]
-      const tested = `{ ${Object.entries(RECIPE_CLIENT_OPTIONS).map(([name, value]) => `${name}: ${String(value)}`).join(', ')} }`
+      const tested = `{ ${Object.entries(RECIPE_CLIENT_OPTIONS)
+        .map(([name, value]) => `${name}: ${String(value)}`)
+        .join(', ')} }`
       assert.equal(options, tested, 'the Cluster client options in the doc')
     })
   })

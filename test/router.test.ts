@@ -9,7 +9,9 @@ const RESOURCE = `qcs::cos:${TEST_REGION}:uid/1250000000:${TEST_BUCKET}/`
 
 describe('router: 200 answer', () => {
   let fixture: Fixture
-  before(async () => { fixture = await startFixture() })
+  before(async () => {
+    fixture = await startFixture()
+  })
   after(() => fixture.close())
   beforeEach(() => fixture.sts.reset())
 
@@ -19,8 +21,21 @@ describe('router: 200 answer', () => {
     const after = Math.floor(Date.now() / 1000)
     assert.equal(res.headers['cache-control'], 'no-store')
     assert.match(res.headers['content-type'] ?? '', /application\/json/)
-    assert.deepEqual(Object.keys(res.body).sort(), ['bucket', 'credentials', 'expiration', 'expiredTime', 'region', 'requestId', 'scope', 'serverTime', 'startTime'])
-    assert.ok(Number.isInteger(res.body.serverTime) && res.body.serverTime >= before && res.body.serverTime <= after, 'serverTime is the server clock in epoch seconds')
+    assert.deepEqual(Object.keys(res.body).sort(), [
+      'bucket',
+      'credentials',
+      'expiration',
+      'expiredTime',
+      'region',
+      'requestId',
+      'scope',
+      'serverTime',
+      'startTime',
+    ])
+    assert.ok(
+      Number.isInteger(res.body.serverTime) && res.body.serverTime >= before && res.body.serverTime <= after,
+      'serverTime is the server clock in epoch seconds',
+    )
     assert.deepEqual(Object.keys(res.body.credentials).sort(), ['sessionToken', 'tmpSecretId', 'tmpSecretKey'])
     for (const field of ['tmpSecretId', 'tmpSecretKey', 'sessionToken'] as const) {
       assert.equal(typeof res.body.credentials[field], 'string')
@@ -110,26 +125,35 @@ describe('router: grants become policies', () => {
   })
 
   it('gives a statement without its own condition the grant condition', async () => {
-    const policy = await policyFor({
+    const policy = (await policyFor({
       subject: 'alice',
       condition: { numeric_less_than_equal: { 'cos:content-length': 5242880 } },
       statements: [
         { actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/*'] },
         { actions: ['name/cos:GetObject'], prefixes: ['uploads/alice/*'], condition: { ip_equal: { 'qcs:ip': ['10.0.0.0/8'] } } },
       ],
-    }) as { statement: Array<{ condition?: unknown }> }
+    })) as { statement: Array<{ condition?: unknown }> }
     assert.deepEqual(policy.statement[0]!.condition, { numeric_less_than_equal: { 'cos:content-length': 5242880 } })
     // A statement's own condition adds to the grant's: both apply (the size limit is not dropped).
     assert.deepEqual(policy.statement[1]!.condition, { numeric_less_than_equal: { 'cos:content-length': 5242880 }, ip_equal: { 'qcs:ip': ['10.0.0.0/8'] } })
   })
 
   it('round-trips unicode keys through the policy URL encoding', async () => {
-    const policy = await policyFor({ subject: '爱丽丝', actions: ['name/cos:PutObject'], prefixes: ['uploads/爱丽丝/照片 1+1=2&%.jpg'] }) as { statement: Array<{ resource: string[] }> }
+    const policy = (await policyFor({ subject: '爱丽丝', actions: ['name/cos:PutObject'], prefixes: ['uploads/爱丽丝/照片 1+1=2&%.jpg'] })) as {
+      statement: Array<{ resource: string[] }>
+    }
     assert.deepEqual(policy.statement[0]!.resource, [`${RESOURCE}uploads/爱丽丝/照片 1+1=2&%.jpg`])
   })
 
   it('uses the grant bucket, region and duration when it names them', async () => {
-    const policy = await policyFor({ subject: 'alice', actions: ['name/cos:GetObject'], prefixes: ['a/alice/*'], bucket: 'other-1250000001', region: 'ap-shanghai', durationSeconds: 3600 }) as { statement: Array<{ resource: string[] }> }
+    const policy = (await policyFor({
+      subject: 'alice',
+      actions: ['name/cos:GetObject'],
+      prefixes: ['a/alice/*'],
+      bucket: 'other-1250000001',
+      region: 'ap-shanghai',
+      durationSeconds: 3600,
+    })) as { statement: Array<{ resource: string[] }> }
     assert.deepEqual(policy.statement[0]!.resource, ['qcs::cos:ap-shanghai:uid/1250000001:other-1250000001/a/alice/*'])
     assert.equal(fixture.sts.calls.at(-1)?.durationSeconds, 3600)
   })
@@ -175,23 +199,38 @@ describe('router: errors', () => {
   })
 
   it('a 4xx thrown by authorize answers that status with its message and the matching code', async () => {
-    for (const [status, code] of [[400, 'InvalidRequest'], [401, 'Unauthenticated'], [403, 'AccessDenied'], [429, 'TooManyRequests'], [404, 'RequestError'], [409, 'RequestError']] as const) {
-      outcome = () => { throw Object.assign(new Error(`custom ${status}`), { status }) }
+    for (const [status, code] of [
+      [400, 'InvalidRequest'],
+      [401, 'Unauthenticated'],
+      [403, 'AccessDenied'],
+      [429, 'TooManyRequests'],
+      [404, 'RequestError'],
+      [409, 'RequestError'],
+    ] as const) {
+      outcome = () => {
+        throw Object.assign(new Error(`custom ${status}`), { status })
+      }
       const res = await expectError(status, code)
       assert.equal(res.body.error.message, `custom ${status}`)
     }
-    outcome = () => { throw Object.assign(new Error('via statusCode'), { statusCode: 403 }) }
+    outcome = () => {
+      throw Object.assign(new Error('via statusCode'), { statusCode: 403 })
+    }
     assert.equal((await expectError(403, 'AccessDenied')).body.error.message, 'via statusCode')
   })
 
   it('any other throw is a generic 500 InternalError; details go to onError and the logger', async () => {
-    outcome = () => { throw new Error('db password is hunter2') }
+    outcome = () => {
+      throw new Error('db password is hunter2')
+    }
     let res = await expectError(500, 'InternalError')
     assert.ok(!res.body.error.message.includes('hunter2'))
     assert.equal(fixture.errors.length, 1)
     assert.equal((fixture.errors[0]!.cause as Error).message, 'db password is hunter2')
     assert.ok(fixture.logger.lines.some((line) => line.level === 'error' && line.message.includes('InternalError')))
-    outcome = () => { throw Object.assign(new Error('upstream said 503'), { status: 503 }) }
+    outcome = () => {
+      throw Object.assign(new Error('upstream said 503'), { status: 503 })
+    }
     res = await expectError(500, 'InternalError')
     assert.ok(!res.body.error.message.includes('upstream'))
   })
@@ -241,7 +280,12 @@ describe('router: errors', () => {
 
   it('400 InvalidRequest for invalid JSON, 413 for an oversized body, 400 for a non-JSON body', async () => {
     await expectError(400, 'InvalidRequest', () => request(fixture.app).post('/creds').set('content-type', 'application/json').send('{"scope": ['))
-    await expectError(413, 'InvalidRequest', () => request(fixture.app).post('/creds').set('content-type', 'application/json').send(JSON.stringify({ pad: 'x'.repeat(20_000) })))
+    await expectError(413, 'InvalidRequest', () =>
+      request(fixture.app)
+        .post('/creds')
+        .set('content-type', 'application/json')
+        .send(JSON.stringify({ pad: 'x'.repeat(20_000) })),
+    )
     await expectError(400, 'InvalidRequest', () => request(fixture.app).post('/creds').set('content-type', 'text/plain').send('scope=all'))
     await expectError(400, 'InvalidRequest', () => request(fixture.app).post('/creds').send('"just a string"').set('content-type', 'application/json'))
     assert.equal(fixture.sts.calls.length, 0)
@@ -270,7 +314,10 @@ describe('router: errors', () => {
     const res = await expectError(503, 'StsThrottled')
     assert.ok(Number(res.headers['retry-after']) >= 1)
     // The first attempt and the default 2 retries, each refused by STS.
-    assert.deepEqual(fixture.sts.calls.map((call) => call.outcome), ['RequestLimitExceeded', 'RequestLimitExceeded', 'RequestLimitExceeded'])
+    assert.deepEqual(
+      fixture.sts.calls.map((call) => call.outcome),
+      ['RequestLimitExceeded', 'RequestLimitExceeded', 'RequestLimitExceeded'],
+    )
     assert.equal(fixture.errors[0]!.stsCode, 'RequestLimitExceeded')
   })
 
@@ -320,11 +367,17 @@ describe('router: logging levels', () => {
       const answers = await Promise.all(['a1', 'a2'].map((user) => request(fixture.app).get('/creds').set('x-user', user)))
       assert.deepEqual(answers.map((res) => res.status).sort(), [200, 503])
       const refusal = fixture.logger.lines.filter((line) => line.message.includes('StsThrottled'))
-      assert.deepEqual(refusal.map((line) => line.level), ['warn'])
+      assert.deepEqual(
+        refusal.map((line) => line.level),
+        ['warn'],
+      )
       fixture.logger.lines.length = 0
       fixture.sts.fail({ kind: 'error', code: 'RequestLimitExceeded' })
       await request(fixture.app).get('/creds').set('x-user', 'a3').expect(503)
-      assert.deepEqual(fixture.logger.lines.filter((line) => line.message.includes('StsThrottled')).map((line) => line.level), ['error'])
+      assert.deepEqual(
+        fixture.logger.lines.filter((line) => line.message.includes('StsThrottled')).map((line) => line.level),
+        ['error'],
+      )
     } finally {
       await fixture.close()
     }

@@ -18,10 +18,13 @@ const args = process.argv.slice(2)
 const unitOnly = args.includes('--unit')
 const extraArgs = args.filter((arg) => arg !== '--unit') // e.g. npm test -- --grep faults
 
-const suites = readdirSync('test').filter((name) => name.endsWith('.test.ts')).sort().map((name) => {
-  const text = readFileSync(`test/${name}`, 'utf8')
-  return { file: `test/${name}`, express: TOUCHES_EXPRESS.test(text), integration: INTEGRATION.test(text) }
-})
+const suites = readdirSync('test')
+  .filter((name) => name.endsWith('.test.ts'))
+  .sort()
+  .map((name) => {
+    const text = readFileSync(`test/${name}`, 'utf8')
+    return { file: `test/${name}`, express: TOUCHES_EXPRESS.test(text), integration: INTEGRATION.test(text) }
+  })
 
 /** Runs mocha on `files` with EXPRESS_MAJOR set, echoing its output; resolves to the counts its reporter printed last. */
 function runMocha(label, major, files, tierArgs = []) {
@@ -61,12 +64,18 @@ const runs = unitOnly
       { label: 'all suites, Express 5', major: '5', files: suites },
       { label: 'suites that touch Express, Express 4', major: '4', files: suites.filter((s) => s.express) },
     ]
-if (process.env.EXPRESS_MAJOR && !unitOnly) runs.splice(0, runs.length, { label: `all suites, Express ${process.env.EXPRESS_MAJOR}`, major: process.env.EXPRESS_MAJOR, files: suites })
+if (process.env.EXPRESS_MAJOR && !unitOnly)
+  runs.splice(0, runs.length, { label: `all suites, Express ${process.env.EXPRESS_MAJOR}`, major: process.env.EXPRESS_MAJOR, files: suites })
 
 const total = { passed: 0, failed: 0, skipped: 0 }
 for (const run of runs) {
   console.log(`\n=== mocha: ${run.label} (${run.files.length} files) ===`)
-  const counts = await runMocha(run.label, run.major, run.files.map((s) => s.file), run.tierArgs)
+  const counts = await runMocha(
+    run.label,
+    run.major,
+    run.files.map((s) => s.file),
+    run.tierArgs,
+  )
   total.passed += counts.passed
   total.failed += counts.failed
   total.skipped += counts.skipped

@@ -12,13 +12,19 @@ describe('scope', () => {
     fixture = await startFixture({
       authorize: (req) => {
         const user = req.get('x-user')
-        return user ? {
-          subject: user,
-          statements: [
-            { actions: ['name/cos:PutObject', 'name/cos:PostObject'], prefixes: [`uploads/${user}/*`], condition: { numeric_less_than_equal: { 'cos:content-length': 1000 } } },
-            { actions: ['name/cos:GetObject'], prefixes: ['public/readme.txt', `uploads/${user}/*`] },
-          ],
-        } : null
+        return user
+          ? {
+              subject: user,
+              statements: [
+                {
+                  actions: ['name/cos:PutObject', 'name/cos:PostObject'],
+                  prefixes: [`uploads/${user}/*`],
+                  condition: { numeric_less_than_equal: { 'cos:content-length': 1000 } },
+                },
+                { actions: ['name/cos:GetObject'], prefixes: ['public/readme.txt', `uploads/${user}/*`] },
+              ],
+            }
+          : null
       },
     })
   })
@@ -40,7 +46,12 @@ describe('scope', () => {
     assert.deepEqual(fixture.sts.calls[0]!.policy, {
       version: '2.0',
       statement: [
-        { effect: 'allow', action: ['name/cos:PutObject', 'name/cos:PostObject'], resource: [`${RESOURCE}uploads/alice/a.jpg`], condition: { numeric_less_than_equal: { 'cos:content-length': 1000 } } },
+        {
+          effect: 'allow',
+          action: ['name/cos:PutObject', 'name/cos:PostObject'],
+          resource: [`${RESOURCE}uploads/alice/a.jpg`],
+          condition: { numeric_less_than_equal: { 'cos:content-length': 1000 } },
+        },
         { effect: 'allow', action: ['name/cos:GetObject'], resource: [`${RESOURCE}public/readme.txt`] },
       ],
     })
@@ -73,7 +84,10 @@ describe('scope', () => {
   })
 
   it('400, not an STS error, when the narrowed policy would be too long for STS', async () => {
-    const items = Array.from({ length: 50 }, (_, i) => ({ action: i % 2 ? 'name/cos:PutObject' : 'name/cos:GetObject', prefix: `uploads/alice/${'long-folder-name/'.repeat(4)}photo-${i}.jpg` }))
+    const items = Array.from({ length: 50 }, (_, i) => ({
+      action: i % 2 ? 'name/cos:PutObject' : 'name/cos:GetObject',
+      prefix: `uploads/alice/${'long-folder-name/'.repeat(4)}photo-${i}.jpg`,
+    }))
     const res = await ask(items).expect(400)
     assert.equal(res.body.error.code, 'InvalidRequest')
     assert.match(res.body.error.message, /too long/)
@@ -122,7 +136,11 @@ describe('scope', () => {
   }
 
   it('400 for a body that is an array', async () => {
-    const res = await request(fixture.app).post('/creds').set('x-user', 'alice').send([{ action: 'name/cos:PutObject', prefix: 'uploads/alice/a' }]).expect(400)
+    const res = await request(fixture.app)
+      .post('/creds')
+      .set('x-user', 'alice')
+      .send([{ action: 'name/cos:PutObject', prefix: 'uploads/alice/a' }])
+      .expect(400)
     assert.equal(res.body.error.code, 'InvalidRequest')
   })
 

@@ -39,7 +39,13 @@ describe('secrets: the leak watch itself', () => {
     const prefixes = ['', 'a', 'ab', 'abc', '{"secretKey":"']
     for (const before of prefixes) {
       const inner = `${before}${TEST_SECRET_KEY}"}`
-      for (const text of [inner, encodeURIComponent(inner), Buffer.from(inner).toString('hex'), Buffer.from(inner).toString('base64'), Buffer.from(inner).toString('base64url')]) {
+      for (const text of [
+        inner,
+        encodeURIComponent(inner),
+        Buffer.from(inner).toString('hex'),
+        Buffer.from(inner).toString('base64'),
+        Buffer.from(inner).toString('base64url'),
+      ]) {
         assert.ok(containsSecret(`log line: ${text} end`), `missed ${JSON.stringify(before)} in ${text}`)
       }
     }
@@ -58,7 +64,9 @@ describe('secrets: the leak watch itself', () => {
 
   it('sees every response this process serves', async () => {
     const before = leakReport().responsesScanned
-    const app = express().get('/', (_req, res) => { res.json({ ok: true }) })
+    const app = express().get('/', (_req, res) => {
+      res.json({ ok: true })
+    })
     for (let i = 0; i < 5; i++) await request(app).get('/').expect(200)
     assert.ok(leakReport().responsesScanned - before >= 5, 'the tee on http.ServerResponse missed answers')
   })
@@ -66,10 +74,26 @@ describe('secrets: the leak watch itself', () => {
   it('fails a whole mocha run when an answer leaks the key, even base64-encoded mid-string', function () {
     this.timeout(60_000)
     const root = path.resolve(__dirname, '..')
-    const run = spawnSync(process.execPath, [
-      require.resolve('mocha/bin/mocha.js'), '--no-config', '--require', 'test/support/leak-watch.ts', '--node-option', 'import=tsx',
-      '--extension', 'ts', '--reporter', 'dot', '--timeout', '20000', '--exit', 'test/fixtures/leaky-response.ts',
-    ], { cwd: root, encoding: 'utf8', timeout: 55_000 })
+    const run = spawnSync(
+      process.execPath,
+      [
+        require.resolve('mocha/bin/mocha.js'),
+        '--no-config',
+        '--require',
+        'test/support/leak-watch.ts',
+        '--node-option',
+        'import=tsx',
+        '--extension',
+        'ts',
+        '--reporter',
+        'dot',
+        '--timeout',
+        '20000',
+        '--exit',
+        'test/fixtures/leaky-response.ts',
+      ],
+      { cwd: root, encoding: 'utf8', timeout: 55_000 },
+    )
     const output = `${run.stdout}${run.stderr}`
     assert.notEqual(run.status, 0, `the leaking run passed:\n${output}`)
     assert.match(output, /the permanent secret key leaked 1 time\(s\)/)
@@ -95,14 +119,22 @@ const FAILING_PATHS: LeakPath[] = [
   { name: 'throttled', fault: { kind: 'error', code: 'RequestLimitExceeded' }, status: 503 },
   { name: 'STS InternalError', fault: { kind: 'error', code: 'InternalError' }, status: 502 },
   { name: 'hang (timeout)', fault: { kind: 'hang' }, status: 504 },
-  { name: 'authorize throws', authorize: () => { throw new Error('user store down') }, status: 500 },
+  {
+    name: 'authorize throws',
+    authorize: () => {
+      throw new Error('user store down')
+    },
+    status: 500,
+  },
   { name: 'invalid grant', authorize: () => ({ subject: 'alice', actions: ['name/cos:*'], prefixes: ['*'] }), status: 500 },
 ]
 
 describe('secrets: every failing STS path keeps the permanent key out of answers, logs, events and the store', function () {
   this.timeout(30_000)
   let sts: LocalSts
-  before(async () => { sts = await startLocalSts({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY }) })
+  before(async () => {
+    sts = await startLocalSts({ secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY })
+  })
   after(() => sts.close())
   afterEach(() => sts.fail(null))
 
@@ -125,7 +157,9 @@ describe('secrets: every failing STS path keeps the permanent key out of answers
         ...leakPath.options,
       })
       if (leakPath.fault) sts.fail(leakPath.fault)
-      const res = await request(express().use('/creds', router)).post('/creds').send({ scope: [{ action: 'name/cos:PutObject', prefix: 'uploads/alice/a.jpg' }] })
+      const res = await request(express().use('/creds', router))
+        .post('/creds')
+        .send({ scope: [{ action: 'name/cos:PutObject', prefix: 'uploads/alice/a.jpg' }] })
       assert.equal(res.status, leakPath.status, res.text)
       const answer = JSON.stringify(res.headers) + res.text
       assert.equal(containsSecret(answer), false, 'the answer carries the key')
@@ -144,9 +178,15 @@ describe('secrets: every failing STS path keeps the permanent key out of answers
     const issues: IssueEvent[] = []
     const store = recordingStore()
     const router = createStsRouter({
-      secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, bucket: TEST_BUCKET, region: TEST_REGION,
+      secretId: TEST_SECRET_ID,
+      secretKey: TEST_SECRET_KEY,
+      bucket: TEST_BUCKET,
+      region: TEST_REGION,
       authorize: () => ({ subject: 'alice', actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/*'] }),
-      rateLimit: false, cache: { store }, logger, onIssue: (event) => issues.push(event),
+      rateLimit: false,
+      cache: { store },
+      logger,
+      onIssue: (event) => issues.push(event),
       sts: { endpoint: sts.endpoint, protocol: sts.protocol },
     })
     const app = express().use('/creds', router)
@@ -154,7 +194,13 @@ describe('secrets: every failing STS path keeps the permanent key out of answers
     await request(app).get('/creds').expect(200)
     assert.equal(issues.length, 2)
     assert.ok(store.written.length > 0, 'the store was never written: the scan below would prove nothing')
-    for (const text of [JSON.stringify(first.headers) + first.text, deepText(issues), deepText(logger.lines), store.written.join('\n'), deepText(router.cacheStats())]) {
+    for (const text of [
+      JSON.stringify(first.headers) + first.text,
+      deepText(issues),
+      deepText(logger.lines),
+      store.written.join('\n'),
+      deepText(router.cacheStats()),
+    ]) {
       assert.equal(containsSecret(text), false)
     }
     // The temporary key is not in the store in clear either: it is sealed.
@@ -164,7 +210,14 @@ describe('secrets: every failing STS path keeps the permanent key out of answers
   it('configuration errors never echo the key', () => {
     const base = { secretId: TEST_SECRET_ID, bucket: TEST_BUCKET, region: TEST_REGION, authorize: () => null }
     for (const secretKey of [`${TEST_SECRET_KEY} `, `${TEST_SECRET_KEY}\n`, `\t${TEST_SECRET_KEY}`]) {
-      const error = (() => { try { createStsRouter({ ...base, secretKey }); return undefined } catch (thrown) { return thrown } })()
+      const error = (() => {
+        try {
+          createStsRouter({ ...base, secretKey })
+          return undefined
+        } catch (thrown) {
+          return thrown
+        }
+      })()
       assert.ok(error instanceof ConfigError, 'a key with whitespace must be refused')
       assert.equal(containsSecret(deepText(error)), false, error.message)
     }

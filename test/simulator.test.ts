@@ -9,7 +9,12 @@ const REGION = 'ap-guangzhou'
 const BASE = `qcs::cos:${REGION}:uid/1250000000:${BUCKET}/`
 
 type Effect = 'allow' | 'deny'
-function statement(resource: string | string[], action: string | string[] = 'name/cos:PutObject', condition?: CamCondition, effect: Effect = 'allow'): CamStatement {
+function statement(
+  resource: string | string[],
+  action: string | string[] = 'name/cos:PutObject',
+  condition?: CamCondition,
+  effect: Effect = 'allow',
+): CamStatement {
   const resources = (Array.isArray(resource) ? resource : [resource]).map((r) => (r === '*' || r.startsWith('qcs::') ? r : BASE + r))
   return { effect, action: Array.isArray(action) ? action : [action], resource: resources, ...(condition && { condition }) } as unknown as CamStatement
 }
@@ -25,76 +30,109 @@ const prefixOk = (p: CamPolicy, prefix: string, action = 'name/cos:PutObject'): 
 describe('simulator', () => {
   describe('isAllowed: resources', () => {
     const tables: Array<[string, Array<[string, boolean]>]> = [
-      ['uploads/alice/*', [
-        ['uploads/alice/x.jpg', true],
-        ['uploads/alice/a/b/c.jpg', true],
-        ['uploads/alice/', true],
-        ['uploads/alice/*', true],
-        ['uploads/alice', false],
-        ['uploads/alice2/x.jpg', false],
-        ['uploads/alicex', false],
-        ['uploads/Alice/x.jpg', false],
-        ['Uploads/alice/x.jpg', false],
-        ['uploads/bob/x.jpg', false],
-        ['/uploads/alice/x.jpg', false],
-        ['xuploads/alice/x.jpg', false],
-      ]],
-      ['uploads/alice', [
-        ['uploads/alice', true],
-        ['uploads/alice/', false],
-        ['uploads/alice/x', false],
-        ['uploads/alicex', false],
-        ['uploads/alic', false],
-      ]],
-      ['uploads/alice/', [
-        ['uploads/alice/', true],
-        ['uploads/alice', false],
-        ['uploads/alice/x', false],
-      ]],
-      ['uploads/*/avatar.png', [
-        ['uploads/alice/avatar.png', true],
-        ['uploads/a/b/avatar.png', true],
-        ['uploads//avatar.png', true],
-        ['uploads/avatar.png', false],
-        ['uploads/alice/avatar.png.bak', false],
-        ['uploads/alice/avatar.jpg', false],
-      ]],
-      ['uploads/*.jpg', [
-        ['uploads/a.jpg', true],
-        ['uploads/a/b.jpg', true],
-        ['uploads/.jpg', true],
-        ['uploads/a.png', false],
-        ['uploads/a.jpg/b', false],
-      ]],
-      ['a*b*c', [
-        ['abc', true],
-        ['aXbYc', true],
-        ['abbbc', true],
-        ['acb', false],
-        ['abcd', false],
-      ]],
-      ['uploads/alice/?.jpg', [
-        ['uploads/alice/?.jpg', true],
-        ['uploads/alice/a.jpg', false],
-      ]],
-      ['uploads/爱丽丝/*', [
-        ['uploads/爱丽丝/照片.jpg', true],
-        ['uploads/爱丽丝/相册/照片.jpg', true],
-        ['uploads/爱丽丝2/照片.jpg', false],
-        ['uploads/爱丽/照片.jpg', false],
-      ]],
-      ['uploads/café/*', [
-        ['uploads/caf\u00e9/x', true],
-        ['uploads/cafe\u0301/x', false],
-      ]],
-      ['uploads/😀/*', [
-        ['uploads/😀/x', true],
-        ['uploads/😁/x', false],
-      ]],
-      ['*', [
-        ['anything', true],
-        ['uploads/alice/x', true],
-      ]],
+      [
+        'uploads/alice/*',
+        [
+          ['uploads/alice/x.jpg', true],
+          ['uploads/alice/a/b/c.jpg', true],
+          ['uploads/alice/', true],
+          ['uploads/alice/*', true],
+          ['uploads/alice', false],
+          ['uploads/alice2/x.jpg', false],
+          ['uploads/alicex', false],
+          ['uploads/Alice/x.jpg', false],
+          ['Uploads/alice/x.jpg', false],
+          ['uploads/bob/x.jpg', false],
+          ['/uploads/alice/x.jpg', false],
+          ['xuploads/alice/x.jpg', false],
+        ],
+      ],
+      [
+        'uploads/alice',
+        [
+          ['uploads/alice', true],
+          ['uploads/alice/', false],
+          ['uploads/alice/x', false],
+          ['uploads/alicex', false],
+          ['uploads/alic', false],
+        ],
+      ],
+      [
+        'uploads/alice/',
+        [
+          ['uploads/alice/', true],
+          ['uploads/alice', false],
+          ['uploads/alice/x', false],
+        ],
+      ],
+      [
+        'uploads/*/avatar.png',
+        [
+          ['uploads/alice/avatar.png', true],
+          ['uploads/a/b/avatar.png', true],
+          ['uploads//avatar.png', true],
+          ['uploads/avatar.png', false],
+          ['uploads/alice/avatar.png.bak', false],
+          ['uploads/alice/avatar.jpg', false],
+        ],
+      ],
+      [
+        'uploads/*.jpg',
+        [
+          ['uploads/a.jpg', true],
+          ['uploads/a/b.jpg', true],
+          ['uploads/.jpg', true],
+          ['uploads/a.png', false],
+          ['uploads/a.jpg/b', false],
+        ],
+      ],
+      [
+        'a*b*c',
+        [
+          ['abc', true],
+          ['aXbYc', true],
+          ['abbbc', true],
+          ['acb', false],
+          ['abcd', false],
+        ],
+      ],
+      [
+        'uploads/alice/?.jpg',
+        [
+          ['uploads/alice/?.jpg', true],
+          ['uploads/alice/a.jpg', false],
+        ],
+      ],
+      [
+        'uploads/爱丽丝/*',
+        [
+          ['uploads/爱丽丝/照片.jpg', true],
+          ['uploads/爱丽丝/相册/照片.jpg', true],
+          ['uploads/爱丽丝2/照片.jpg', false],
+          ['uploads/爱丽/照片.jpg', false],
+        ],
+      ],
+      [
+        'uploads/café/*',
+        [
+          ['uploads/caf\u00e9/x', true],
+          ['uploads/cafe\u0301/x', false],
+        ],
+      ],
+      [
+        'uploads/😀/*',
+        [
+          ['uploads/😀/x', true],
+          ['uploads/😁/x', false],
+        ],
+      ],
+      [
+        '*',
+        [
+          ['anything', true],
+          ['uploads/alice/x', true],
+        ],
+      ],
     ]
     for (const [resource, rows] of tables) {
       describe(`resource ${resource}`, () => {
@@ -145,7 +183,16 @@ describe('simulator', () => {
       const p = policy(statement('uploads/*', 'name/cos:PutObject'))
       assert.equal(put(p, 'uploads/x', undefined, 'name/cos:PutObject'), true)
       assert.equal(put(p, 'uploads/x', undefined, 'cos:PutObject'), true)
-      for (const action of ['name/cos:putobject', 'name/cos:GetObject', 'name/cos:PutObjectACL', '*', 'name/cos:*', 'name/cos:Put*', 'PutObject', 'name/cvm:PutObject']) {
+      for (const action of [
+        'name/cos:putobject',
+        'name/cos:GetObject',
+        'name/cos:PutObjectACL',
+        '*',
+        'name/cos:*',
+        'name/cos:Put*',
+        'PutObject',
+        'name/cvm:PutObject',
+      ]) {
         assert.equal(put(p, 'uploads/x', undefined, action), false, action)
       }
     })
@@ -171,7 +218,7 @@ describe('simulator', () => {
     const CI_BASE = `qcs::ci:${REGION}:uid/1250000000:bucket/${BUCKET}/`
     const ci = policy(statement(`${CI_BASE}uploads/alice/*`, ['name/ci:CreateAuditingPictureJob']), statement(`${CI_BASE}job/*`, 'ci:DescribeAuditingTextJob'))
 
-    it('matches a CI action against CI\'s own resource form, either action spelling', () => {
+    it("matches a CI action against CI's own resource form, either action spelling", () => {
       assert.equal(put(ci, 'uploads/alice/a.png', undefined, 'ci:CreateAuditingPictureJob'), true)
       assert.equal(put(ci, 'uploads/alice/a.png', undefined, 'name/ci:CreateAuditingPictureJob'), true)
       assert.equal(put(ci, 'job/st123', undefined, 'name/ci:DescribeAuditingTextJob'), true)
@@ -219,7 +266,10 @@ describe('simulator', () => {
     })
     it('a deny whose condition cannot be evaluated applies (fail closed)', () => {
       assert.equal(put(policy(allowAll, deny('uploads/*', 'name/cos:PutObject', { bogus_operator: { 'cos:a': 'b' } })), 'uploads/x'), false)
-      assert.equal(put(policy(allowAll, deny('uploads/*', 'name/cos:PutObject', { ip_equal: { 'qcs:ip': '1.2.3.4' } })), 'uploads/x', { 'qcs:ip': 'not-an-ip' }), false)
+      assert.equal(
+        put(policy(allowAll, deny('uploads/*', 'name/cos:PutObject', { ip_equal: { 'qcs:ip': '1.2.3.4' } })), 'uploads/x', { 'qcs:ip': 'not-an-ip' }),
+        false,
+      )
     })
     it('"Deny" in another case still denies; an unknown effect grants nothing', () => {
       const capital = { ...deny('uploads/*'), effect: 'Deny' } as unknown as CamStatement
@@ -289,7 +339,12 @@ describe('simulator', () => {
       ['_if_exist, present and over', { numeric_less_than_equal_if_exist: { 'cos:content-length': 100 } }, { 'cos:content-length': 101 }, false],
       ['_if_exist, present and under', { numeric_less_than_equal_if_exist: { 'cos:content-length': 100 } }, { 'cos:content-length': 1 }, true],
       ['all operators must hold', { ...maxBytes(100), ...contentTypes(['image/*']) }, { 'cos:content-length': 1, 'cos:content-type': 'image/png' }, true],
-      ['all operators must hold, one fails', { ...maxBytes(100), ...contentTypes(['image/*']) }, { 'cos:content-length': 1, 'cos:content-type': 'text/html' }, false],
+      [
+        'all operators must hold, one fails',
+        { ...maxBytes(100), ...contentTypes(['image/*']) },
+        { 'cos:content-length': 1, 'cos:content-type': 'text/html' },
+        false,
+      ],
       ['all keys must hold', { string_equal: { 'cos:a': 'x', 'cos:b': 'y' } }, { 'cos:a': 'x', 'cos:b': 'z' }, false],
       ['all keys hold', { string_equal: { 'cos:a': 'x', 'cos:b': 'y' } }, { 'cos:a': 'x', 'cos:b': 'y' }, true],
       ['unknown operator blocks the allow', { string_equals: { 'cos:a': 'x' } }, { 'cos:a': 'x' }, false],

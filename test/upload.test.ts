@@ -12,8 +12,14 @@ import { TEST_BUCKET, TEST_REGION, TEST_SECRET_ID, TEST_SECRET_KEY } from './sup
 
 const RESOURCE = `qcs::cos:${TEST_REGION}:uid/1250000000:${TEST_BUCKET}/`
 const MULTIPART = [
-  'name/cos:PutObject', 'name/cos:PostObject', 'name/cos:ListMultipartUploads', 'name/cos:InitiateMultipartUpload', 'name/cos:UploadPart',
-  'name/cos:ListParts', 'name/cos:CompleteMultipartUpload', 'name/cos:AbortMultipartUpload',
+  'name/cos:PutObject',
+  'name/cos:PostObject',
+  'name/cos:ListMultipartUploads',
+  'name/cos:InitiateMultipartUpload',
+  'name/cos:UploadPart',
+  'name/cos:ListParts',
+  'name/cos:CompleteMultipartUpload',
+  'name/cos:AbortMultipartUpload',
 ]
 const uploadGrant = (user: string): Grant => ({
   subject: user,
@@ -46,7 +52,9 @@ describe('server-chosen keys: default naming', () => {
     ])
     // The declared size bounds each request that carries bytes; PostObject (whose length is the form's) is left out.
     assert.deepEqual((fixture.sts.calls[0]!.policy as CamPolicy).statement[0], {
-      effect: 'allow', action: ['name/cos:PutObject', 'name/cos:UploadPart'], resource: [RESOURCE + res.body.key],
+      effect: 'allow',
+      action: ['name/cos:PutObject', 'name/cos:UploadPart'],
+      resource: [RESOURCE + res.body.key],
       condition: { numeric_less_than_equal: { 'cos:content-length': 1234 } },
     })
     assert.ok(!JSON.stringify(fixture.sts.calls[0]!.policy).includes('GetObject'), 'reads are not upload actions')
@@ -61,7 +69,7 @@ describe('server-chosen keys: default naming', () => {
     assert.equal((fixture.sts.calls[0]!.policy as CamPolicy).statement[0]!.condition, undefined)
   })
 
-  it('a grant written with a {subject} template names the object inside the subject\'s own folder', async () => {
+  it("a grant written with a {subject} template names the object inside the subject's own folder", async () => {
     const answer = await fixture.router.issue({ subject: 'dave', actions: [...MULTIPART], prefixes: ['uploads/{subject}/*'] }, { upload: { name: 'x.png' } })
     assert.match(answer.key ?? '', KEY('dave', '.png'))
     assert.deepEqual(answer.scope, [{ actions: MULTIPART, prefixes: [answer.key] }])
@@ -76,8 +84,15 @@ describe('server-chosen keys: default naming', () => {
   })
 
   const extensions: Array<[string, string]> = [
-    ['photo.JPEG', '.jpeg'], ['archive.tar.gz', '.gz'], ['README', ''], ['.env', ''], ['x.abcdefghijk', ''], ['a.jp-g', ''], ['dir/evil.sh', '.sh'],
-    ['a.b/../../c', ''], ['weird name.webp', '.webp'],
+    ['photo.JPEG', '.jpeg'],
+    ['archive.tar.gz', '.gz'],
+    ['README', ''],
+    ['.env', ''],
+    ['x.abcdefghijk', ''],
+    ['a.jp-g', ''],
+    ['dir/evil.sh', '.sh'],
+    ['a.b/../../c', ''],
+    ['weird name.webp', '.webp'],
   ]
   for (const [name, extension] of extensions) {
     it(`${JSON.stringify(name)} → a key ending in ${JSON.stringify(extension || '(no extension)')}`, async () => {
@@ -87,17 +102,28 @@ describe('server-chosen keys: default naming', () => {
   }
 
   it('upload together with scope is 400 InvalidRequest', async () => {
-    const res = await request(fixture.app).post('/creds').set('x-user', 'alice')
-      .send({ upload: { name: 'a.jpg' }, scope: [{ action: 'name/cos:PutObject', prefix: 'uploads/alice/a.jpg' }] }).expect(400)
+    const res = await request(fixture.app)
+      .post('/creds')
+      .set('x-user', 'alice')
+      .send({ upload: { name: 'a.jpg' }, scope: [{ action: 'name/cos:PutObject', prefix: 'uploads/alice/a.jpg' }] })
+      .expect(400)
     assert.equal(res.body.error.code, 'InvalidRequest')
     assert.match(res.body.error.message, /either scope .* or upload/)
   })
 
   const malformed: Array<[string, unknown]> = [
-    ['a string', 'cat.jpg'], ['an array', [{ name: 'a' }]], ['null', null], ['no name', { size: 1 }], ['an empty name', { name: '' }],
-    ['a name with a control character', { name: 'a\u0000.jpg' }], ['a name of 256 characters', { name: `${'a'.repeat(252)}.jpg` }],
-    ['a negative size', { name: 'a', size: -1 }], ['a size as a string', { name: 'a', size: '5' }], ['a fractional size', { name: 'a', size: 1.5 }],
-    ['a content type without a subtype', { name: 'a', contentType: 'image' }], ['an unknown field', { name: 'a', key: 'uploads/alice/mine.jpg' }],
+    ['a string', 'cat.jpg'],
+    ['an array', [{ name: 'a' }]],
+    ['null', null],
+    ['no name', { size: 1 }],
+    ['an empty name', { name: '' }],
+    ['a name with a control character', { name: 'a\u0000.jpg' }],
+    ['a name of 256 characters', { name: `${'a'.repeat(252)}.jpg` }],
+    ['a negative size', { name: 'a', size: -1 }],
+    ['a size as a string', { name: 'a', size: '5' }],
+    ['a fractional size', { name: 'a', size: 1.5 }],
+    ['a content type without a subtype', { name: 'a', contentType: 'image' }],
+    ['an unknown field', { name: 'a', key: 'uploads/alice/mine.jpg' }],
   ]
   for (const [name, upload] of malformed) {
     it(`400 InvalidRequest and no STS call for an upload with ${name}`, async () => {
@@ -108,7 +134,10 @@ describe('server-chosen keys: default naming', () => {
   }
 
   it('401 before the body is read: no user, no key', async () => {
-    await request(fixture.app).post('/creds').send({ upload: { name: 'a.jpg' } }).expect(401)
+    await request(fixture.app)
+      .post('/creds')
+      .send({ upload: { name: 'a.jpg' } })
+      .expect(401)
   })
 })
 
@@ -118,7 +147,13 @@ describe('server-chosen keys: limits (400 UploadNotAllowed before STS)', () => {
     plain: uploadGrant('alice'),
     sized: {
       subject: 'alice',
-      statements: [{ actions: [...MULTIPART], prefixes: ['uploads/alice/*'], condition: { numeric_less_than: { 'cos:content-length': 1000 }, string_equal: { 'cos:content-type': ['image/png', 'image/gif'] } } }],
+      statements: [
+        {
+          actions: [...MULTIPART],
+          prefixes: ['uploads/alice/*'],
+          condition: { numeric_less_than: { 'cos:content-length': 1000 }, string_equal: { 'cos:content-type': ['image/png', 'image/gif'] } },
+        },
+      ],
     },
   }
   before(async () => {
@@ -133,14 +168,32 @@ describe('server-chosen keys: limits (400 UploadNotAllowed before STS)', () => {
   const ask = (upload: unknown, grant = 'plain') => request(fixture.app).post('/creds').set('x-grant', grant).send({ upload })
 
   const refused: Array<{ name: string; upload: unknown; grant?: string; message: RegExp }> = [
-    { name: 'no declared size under maxBytes', upload: { name: 'a.jpg', contentType: 'image/jpeg' }, message: /Declare the file's size: files may be at most 5000 bytes/ },
+    {
+      name: 'no declared size under maxBytes',
+      upload: { name: 'a.jpg', contentType: 'image/jpeg' },
+      message: /Declare the file's size: files may be at most 5000 bytes/,
+    },
     { name: 'a size over maxBytes', upload: { name: 'a.jpg', size: 5001, contentType: 'image/jpeg' }, message: /5001 bytes; at most 5000/ },
     { name: 'no declared content type', upload: { name: 'a.jpg', size: 10 }, message: /Declare the file's contentType: allowed are image\/\*/ },
     { name: 'a content type outside the list', upload: { name: 'a.jpg', size: 10, contentType: 'text/html' }, message: /type text\/html are not allowed/ },
-    { name: 'an extension outside the list', upload: { name: 'a.svg', size: 10, contentType: 'image/svg+xml' }, message: /\.svg is not allowed; allowed are \.jpg, \.png, \.gif/ },
+    {
+      name: 'an extension outside the list',
+      upload: { name: 'a.svg', size: 10, contentType: 'image/svg+xml' },
+      message: /\.svg is not allowed; allowed are \.jpg, \.png, \.gif/,
+    },
     { name: 'a name without an extension', upload: { name: 'photo', size: 10, contentType: 'image/jpeg' }, message: /without an extension is not allowed/ },
-    { name: "a size over the grant's cos:content-length bound", grant: 'sized', upload: { name: 'a.png', size: 1000, contentType: 'image/png' }, message: /1000 bytes; at most 999/ },
-    { name: "a type the grant's cos:content-type condition does not allow", grant: 'sized', upload: { name: 'a.jpg', size: 10, contentType: 'image/jpeg' }, message: /image\/jpeg are not allowed; allowed are image\/png, image\/gif/ },
+    {
+      name: "a size over the grant's cos:content-length bound",
+      grant: 'sized',
+      upload: { name: 'a.png', size: 1000, contentType: 'image/png' },
+      message: /1000 bytes; at most 999/,
+    },
+    {
+      name: "a type the grant's cos:content-type condition does not allow",
+      grant: 'sized',
+      upload: { name: 'a.jpg', size: 10, contentType: 'image/jpeg' },
+      message: /image\/jpeg are not allowed; allowed are image\/png, image\/gif/,
+    },
   ]
   for (const { name, upload, grant, message } of refused) {
     it(`${name}`, async () => {
@@ -151,14 +204,20 @@ describe('server-chosen keys: limits (400 UploadNotAllowed before STS)', () => {
     })
   }
 
-  it('a file inside every limit: the smallest bound becomes the key\'s cos:content-length condition, merged with the grant\'s', async () => {
+  it("a file inside every limit: the smallest bound becomes the key's cos:content-length condition, merged with the grant's", async () => {
     const plain = await ask({ name: 'a.PNG', size: 4000, contentType: 'image/png' }).expect(200)
     assert.match(plain.body.key, /\.png$/)
     assert.deepEqual((fixture.sts.calls[0]!.policy as CamPolicy).statement[0]!.condition, { numeric_less_than_equal: { 'cos:content-length': 4000 } })
     const sized = await ask({ name: 'b.gif', size: 500, contentType: 'image/gif' }, 'sized').expect(200)
     assert.deepEqual((fixture.sts.calls[1]!.policy as CamPolicy).statement[0], {
-      effect: 'allow', action: ['name/cos:PutObject', 'name/cos:UploadPart'], resource: [RESOURCE + sized.body.key],
-      condition: { numeric_less_than: { 'cos:content-length': 1000 }, string_equal: { 'cos:content-type': ['image/png', 'image/gif'] }, numeric_less_than_equal: { 'cos:content-length': 500 } },
+      effect: 'allow',
+      action: ['name/cos:PutObject', 'name/cos:UploadPart'],
+      resource: [RESOURCE + sized.body.key],
+      condition: {
+        numeric_less_than: { 'cos:content-length': 1000 },
+        string_equal: { 'cos:content-type': ['image/png', 'image/gif'] },
+        numeric_less_than_equal: { 'cos:content-length': 500 },
+      },
     })
   })
 })
@@ -169,7 +228,8 @@ describe('server-chosen keys: the uploadKey option', () => {
   let next: (input: UploadKeyInput) => string | Promise<string> = () => 'uploads/alice/posts/1/cover.jpg'
   before(async () => {
     fixture = await startFixture({
-      authorize: (req) => (req.get('x-grant') === 'exact' ? { subject: 'alice', actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/avatar.jpg'] } : uploadGrant('alice')),
+      authorize: (req) =>
+        req.get('x-grant') === 'exact' ? { subject: 'alice', actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/avatar.jpg'] } : uploadGrant('alice'),
       uploadKey: (input) => {
         seen.push(input)
         return next(input)
@@ -207,16 +267,23 @@ describe('server-chosen keys: the uploadKey option', () => {
       next = () => key
       const res = await ask({ name: 'x.jpg' }).expect(500)
       assert.equal(res.body.error.code, 'InvalidGrant')
-      assert.ok(fixture.errors.some((event) => event.code === 'InvalidGrant' && message.test(event.message)), JSON.stringify(fixture.errors.at(-1)))
+      assert.ok(
+        fixture.errors.some((event) => event.code === 'InvalidGrant' && message.test(event.message)),
+        JSON.stringify(fixture.errors.at(-1)),
+      )
       assert.equal(fixture.sts.calls.length, 0)
     })
   }
 
   it('a hook that throws a RouteError answers with it; any other throw is 500 InternalError', async () => {
-    next = () => { throw new RouteError('UploadNotAllowed', 'One cover per post.') }
+    next = () => {
+      throw new RouteError('UploadNotAllowed', 'One cover per post.')
+    }
     const refused = await ask({ name: 'x.jpg' }).expect(400)
     assert.deepEqual(refused.body.error, { code: 'UploadNotAllowed', message: 'One cover per post.' })
-    next = () => { throw new Error('database down') }
+    next = () => {
+      throw new Error('database down')
+    }
     const failed = await ask({ name: 'x.jpg' }).expect(500)
     assert.equal(failed.body.error.code, 'InternalError')
     assert.ok(!JSON.stringify(failed.body).includes('database down'))
@@ -226,7 +293,10 @@ describe('server-chosen keys: the uploadKey option', () => {
   it('a grant whose only write prefix is one exact key cannot name uploads by default: 500 InvalidGrant', async () => {
     const plain = await startFixture({ authorize: () => ({ subject: 'alice', actions: ['name/cos:PutObject'], prefixes: ['uploads/alice/avatar.jpg'] }) })
     try {
-      const res = await request(plain.app).post('/creds').send({ upload: { name: 'a.jpg' } }).expect(500)
+      const res = await request(plain.app)
+        .post('/creds')
+        .send({ upload: { name: 'a.jpg' } })
+        .expect(500)
       assert.equal(res.body.error.code, 'InvalidGrant')
       assert.match(plain.errors[0]!.message, /no write prefix ending in '\*'/)
     } finally {
@@ -247,7 +317,10 @@ describe('server-chosen keys: options are checked at start-up', () => {
   for (const [name, options, code] of cases) {
     it(`${name}: ConfigError ${code}`, () => {
       const base = { secretId: TEST_SECRET_ID, secretKey: TEST_SECRET_KEY, bucket: TEST_BUCKET, region: TEST_REGION, authorize: () => null }
-      assert.throws(() => createStsRouter({ ...base, ...options }), (error: unknown) => error instanceof ConfigError && error.code === code)
+      assert.throws(
+        () => createStsRouter({ ...base, ...options }),
+        (error: unknown) => error instanceof ConfigError && error.code === code,
+      )
     })
   }
 })
@@ -272,30 +345,50 @@ describe('server-chosen keys with cos-nodejs-sdk-v5 and the local COS', () => {
       Ip: cos.endpoint,
       Protocol: 'http:',
       ConfCwd: dir,
-      getAuthorization: (_options, callback) => callback({
-        TmpSecretId: key.credentials.tmpSecretId, TmpSecretKey: key.credentials.tmpSecretKey, SecurityToken: key.credentials.sessionToken,
-        StartTime: key.startTime, ExpiredTime: key.expiredTime,
-      }),
+      getAuthorization: (_options, callback) =>
+        callback({
+          TmpSecretId: key.credentials.tmpSecretId,
+          TmpSecretKey: key.credentials.tmpSecretKey,
+          SecurityToken: key.credentials.sessionToken,
+          StartTime: key.startTime,
+          ExpiredTime: key.expiredTime,
+        }),
     })
   }
 
   it('a multipart upload lands at the chosen key; the same credentials cannot write another key (AccessDenied)', async () => {
     const bytes = Buffer.alloc(2 * 1024 * 1024 + 77, 'c')
     await writeFile(join(dir, 'cat.jpg'), bytes)
-    const answer = (await request(fixture.app).post('/creds').send({ upload: { name: 'cat.jpg', size: bytes.length, contentType: 'image/jpeg' } }).expect(200)).body as CredentialsResponse
+    const answer = (
+      await request(fixture.app)
+        .post('/creds')
+        .send({ upload: { name: 'cat.jpg', size: bytes.length, contentType: 'image/jpeg' } })
+        .expect(200)
+    ).body as CredentialsResponse
     const sdk = sdkWith(answer)
     const key = answer.key as string
-    const done = await sdk.sliceUploadFile({ Bucket: TEST_BUCKET, Region: TEST_REGION, Key: key, FilePath: join(dir, 'cat.jpg'), ChunkSize: 1024 * 1024, SliceSize: 1024 * 1024 })
+    const done = await sdk.sliceUploadFile({
+      Bucket: TEST_BUCKET,
+      Region: TEST_REGION,
+      Key: key,
+      FilePath: join(dir, 'cat.jpg'),
+      ChunkSize: 1024 * 1024,
+      SliceSize: 1024 * 1024,
+    })
     assert.equal(done.statusCode, 200)
     assert.ok(cos.getObject(key)?.body.equals(bytes))
 
     for (const other of ['uploads/alice/other.jpg', `${key}.copy`, 'uploads/bob/cat.jpg']) {
-      await assert.rejects(sdk.putObject({ Bucket: TEST_BUCKET, Region: TEST_REGION, Key: other, Body: Buffer.from('x') }),
-        (error: { code?: string; statusCode?: number }) => error.code === 'AccessDenied' && error.statusCode === 403)
+      await assert.rejects(
+        sdk.putObject({ Bucket: TEST_BUCKET, Region: TEST_REGION, Key: other, Body: Buffer.from('x') }),
+        (error: { code?: string; statusCode?: number }) => error.code === 'AccessDenied' && error.statusCode === 403,
+      )
       assert.equal(cos.getObject(other), undefined)
     }
     // A body larger than the declared size is refused by COS's cos:content-length check.
-    await assert.rejects(sdk.putObject({ Bucket: TEST_BUCKET, Region: TEST_REGION, Key: key, Body: Buffer.alloc(bytes.length + 1) }),
-      (error: { code?: string }) => error.code === 'AccessDenied')
+    await assert.rejects(
+      sdk.putObject({ Bucket: TEST_BUCKET, Region: TEST_REGION, Key: key, Body: Buffer.alloc(bytes.length + 1) }),
+      (error: { code?: string }) => error.code === 'AccessDenied',
+    )
   })
 })

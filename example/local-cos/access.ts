@@ -52,14 +52,20 @@ export function authenticate(req: IncomingMessage, parts: SignedParts, keys: Cre
 }
 
 /** Evaluates the policy the key was issued with; a key issued without one is refused here (the example never asks for one). */
-export function authorize(credentials: IssuedCredentials, operation: Operation, request: { bucket: string; region: string; context: Record<string, string | number> }): void {
+export function authorize(
+  credentials: IssuedCredentials,
+  operation: Operation,
+  request: { bucket: string; region: string; context: Record<string, string | number> },
+): void {
   const policy = credentials.policy as CamPolicy | undefined
-  const allowed = policy !== undefined && isAllowed(policy, {
-    action: operation.action,
-    bucket: request.bucket,
-    region: request.region,
-    key: operation.resourceKey,
-    context: request.context,
-  })
+  const allowed =
+    policy !== undefined &&
+    isAllowed(policy, {
+      action: operation.action,
+      bucket: request.bucket,
+      region: request.region,
+      key: operation.resourceKey,
+      context: request.context,
+    })
   if (!allowed) throw new CosError(403, 'AccessDenied', ACCESS_DENIED)
 }

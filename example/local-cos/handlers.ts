@@ -85,27 +85,40 @@ export function perform(store: ObjectStore, request: CosRequest): CosReply {
     case 'GetBucket': {
       const prefix = params.get('prefix') ?? ''
       const listing = store.list({ prefix, marker: params.get('marker') ?? '', maxKeys: maxKeysOf(operation), delimiter: params.get('delimiter') ?? '' })
-      return xmlReply(['ListBucketResult', [
-        ['Name', request.bucket],
-        ['Prefix', prefix],
-        ['Marker', params.get('marker') ?? ''],
-        ['MaxKeys', maxKeysOf(operation)],
-        ['Delimiter', params.get('delimiter') ?? ''],
-        ['IsTruncated', String(listing.truncated)],
-        ...(listing.truncated ? [['NextMarker', listing.nextMarker] as XmlNode] : []),
-        ...listing.commonPrefixes.map((group): XmlNode => ['CommonPrefixes', [['Prefix', group]]]),
-        ...listing.contents.map((stored): XmlNode => ['Contents', [
-          ['Key', stored.key],
-          ['LastModified', stored.lastModified.toISOString()],
-          ['ETag', stored.etag],
-          ['Size', stored.body.length],
-          ['StorageClass', 'STANDARD'],
-        ]]),
-      ]])
+      return xmlReply([
+        'ListBucketResult',
+        [
+          ['Name', request.bucket],
+          ['Prefix', prefix],
+          ['Marker', params.get('marker') ?? ''],
+          ['MaxKeys', maxKeysOf(operation)],
+          ['Delimiter', params.get('delimiter') ?? ''],
+          ['IsTruncated', String(listing.truncated)],
+          ...(listing.truncated ? [['NextMarker', listing.nextMarker] as XmlNode] : []),
+          ...listing.commonPrefixes.map((group): XmlNode => ['CommonPrefixes', [['Prefix', group]]]),
+          ...listing.contents.map((stored): XmlNode => [
+            'Contents',
+            [
+              ['Key', stored.key],
+              ['LastModified', stored.lastModified.toISOString()],
+              ['ETag', stored.etag],
+              ['Size', stored.body.length],
+              ['StorageClass', 'STANDARD'],
+            ],
+          ]),
+        ],
+      ])
     }
     case 'InitiateMultipartUpload': {
       const upload = store.initiate(key, request.contentType)
-      return xmlReply(['InitiateMultipartUploadResult', [['Bucket', request.bucket], ['Key', key], ['UploadId', upload.uploadId]]])
+      return xmlReply([
+        'InitiateMultipartUploadResult',
+        [
+          ['Bucket', request.bucket],
+          ['Key', key],
+          ['UploadId', upload.uploadId],
+        ],
+      ])
     }
     case 'UploadPart': {
       const upload = store.upload(params.get('uploadId') ?? '', key)
@@ -117,12 +130,15 @@ export function perform(store: ObjectStore, request: CosRequest): CosReply {
       const upload = store.upload(params.get('uploadId') ?? '', key)
       checkContentMd5(request)
       const stored = store.complete(upload, readCompleteParts(request.body.toString('utf8')))
-      return xmlReply(['CompleteMultipartUploadResult', [
-        ['Location', `${request.origin}${encodeURI(key)}`],
-        ['Bucket', request.bucket],
-        ['Key', key],
-        ['ETag', stored.etag],
-      ]])
+      return xmlReply([
+        'CompleteMultipartUploadResult',
+        [
+          ['Location', `${request.origin}${encodeURI(key)}`],
+          ['Bucket', request.bucket],
+          ['Key', key],
+          ['ETag', stored.etag],
+        ],
+      ])
     }
     case 'AbortMultipartUpload':
       store.abort(store.upload(params.get('uploadId') ?? '', key))
@@ -130,32 +146,44 @@ export function perform(store: ObjectStore, request: CosRequest): CosReply {
     case 'ListParts': {
       const upload = store.upload(params.get('uploadId') ?? '', key)
       const parts = [...upload.parts.values()].sort((a, b) => a.partNumber - b.partNumber)
-      return xmlReply(['ListPartsResult', [
-        ['Bucket', request.bucket],
-        ['Key', key],
-        ['UploadId', upload.uploadId],
-        ['IsTruncated', 'false'],
-        ...parts.map((part): XmlNode => ['Part', [
-          ['PartNumber', part.partNumber],
-          ['LastModified', part.lastModified.toISOString()],
-          ['ETag', part.etag],
-          ['Size', part.body.length],
-        ]]),
-      ]])
+      return xmlReply([
+        'ListPartsResult',
+        [
+          ['Bucket', request.bucket],
+          ['Key', key],
+          ['UploadId', upload.uploadId],
+          ['IsTruncated', 'false'],
+          ...parts.map((part): XmlNode => [
+            'Part',
+            [
+              ['PartNumber', part.partNumber],
+              ['LastModified', part.lastModified.toISOString()],
+              ['ETag', part.etag],
+              ['Size', part.body.length],
+            ],
+          ]),
+        ],
+      ])
     }
     case 'ListMultipartUploads': {
       const prefix = params.get('prefix') ?? ''
-      return xmlReply(['ListMultipartUploadsResult', [
-        ['Bucket', request.bucket],
-        ['Prefix', prefix],
-        ['IsTruncated', 'false'],
-        ...store.uploadsUnder(prefix).map((upload): XmlNode => ['Upload', [
-          ['Key', upload.key],
-          ['UploadId', upload.uploadId],
-          ['StorageClass', 'STANDARD'],
-          ['Initiated', upload.initiated.toISOString()],
-        ]]),
-      ]])
+      return xmlReply([
+        'ListMultipartUploadsResult',
+        [
+          ['Bucket', request.bucket],
+          ['Prefix', prefix],
+          ['IsTruncated', 'false'],
+          ...store.uploadsUnder(prefix).map((upload): XmlNode => [
+            'Upload',
+            [
+              ['Key', upload.key],
+              ['UploadId', upload.uploadId],
+              ['StorageClass', 'STANDARD'],
+              ['Initiated', upload.initiated.toISOString()],
+            ],
+          ]),
+        ],
+      ])
     }
   }
 }

@@ -107,17 +107,23 @@ export async function startLocalCos(options: LocalCosOptions): Promise<LocalCos>
   function preflight(req: IncomingMessage, res: ServerResponse, requestId: string): void {
     const origin = allowedOrigin(req)
     if (origin === undefined) {
-      const error = new CosError(403, 'AccessForbidden', 'CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource\'s CORS spec.')
+      const error = new CosError(
+        403,
+        'AccessForbidden',
+        "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.",
+      )
       res.writeHead(403, { ...commonHeaders(req, requestId), 'Content-Type': 'application/xml' }).end(errorDocument(error, req.url ?? '/', requestId))
       return
     }
-    res.writeHead(200, {
-      ...commonHeaders(req, requestId),
-      'Access-Control-Allow-Methods': 'GET, PUT, POST, DELETE, HEAD',
-      'Access-Control-Allow-Headers': header(req, 'access-control-request-headers') ?? '',
-      'Access-Control-Max-Age': '600',
-      'Content-Length': '0',
-    }).end()
+    res
+      .writeHead(200, {
+        ...commonHeaders(req, requestId),
+        'Access-Control-Allow-Methods': 'GET, PUT, POST, DELETE, HEAD',
+        'Access-Control-Allow-Headers': header(req, 'access-control-request-headers') ?? '',
+        'Access-Control-Max-Age': '600',
+        'Content-Length': '0',
+      })
+      .end()
   }
 
   /** Bucket and region the request is for: from a COS host name, else the one bucket served. */

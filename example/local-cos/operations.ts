@@ -45,12 +45,16 @@ export function keyOfPath(pathname: string): string {
 export function parseQuery(search: string): Array<[string, string]> {
   if (search === '' || search === '?') return []
   try {
-    return search.replace(/^\?/, '').split('&').filter((pair) => pair !== '').map((pair) => {
-      const eq = pair.indexOf('=')
-      const name = eq === -1 ? pair : pair.slice(0, eq)
-      const value = eq === -1 ? '' : pair.slice(eq + 1)
-      return [decodeURIComponent(name), decodeURIComponent(value)]
-    })
+    return search
+      .replace(/^\?/, '')
+      .split('&')
+      .filter((pair) => pair !== '')
+      .map((pair) => {
+        const eq = pair.indexOf('=')
+        const name = eq === -1 ? pair : pair.slice(0, eq)
+        const value = eq === -1 ? '' : pair.slice(eq + 1)
+        return [decodeURIComponent(name), decodeURIComponent(value)]
+      })
   } catch {
     throw new CosError(400, 'InvalidURI', "Couldn't parse the specified URI.")
   }
@@ -66,8 +70,27 @@ export function identifyOperation(method: string, key: string, query: ReadonlyAr
 
 // Sub-resources of APIs the local COS does not have: answering them as plain GET/PUT would be wrong.
 const OTHER_SUBRESOURCES = [
-  'acl', 'tagging', 'cors', 'policy', 'lifecycle', 'versions', 'versioning', 'restore', 'append', 'select', 'referer',
-  'website', 'domain', 'logging', 'inventory', 'encryption', 'accelerate', 'origin', 'replication', 'location', 'delete',
+  'acl',
+  'tagging',
+  'cors',
+  'policy',
+  'lifecycle',
+  'versions',
+  'versioning',
+  'restore',
+  'append',
+  'select',
+  'referer',
+  'website',
+  'domain',
+  'logging',
+  'inventory',
+  'encryption',
+  'accelerate',
+  'origin',
+  'replication',
+  'location',
+  'delete',
 ]
 
 function operationName(method: string, key: string, params: ReadonlyMap<string, string>): OperationName {

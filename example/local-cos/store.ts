@@ -124,7 +124,8 @@ export class ObjectStore {
     const chosen: StoredPart[] = []
     let previous = 0
     for (const { partNumber, etag } of listed) {
-      if (partNumber <= previous) throw new CosError(400, 'InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be ordered by part number.')
+      if (partNumber <= previous)
+        throw new CosError(400, 'InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be ordered by part number.')
       previous = partNumber
       const part = upload.parts.get(partNumber)
       if (!part || part.etag !== (etag.startsWith('"') ? etag : `"${etag}"`)) {

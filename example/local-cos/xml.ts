@@ -3,7 +3,11 @@
 /** An error the local COS answers with, as COS would: HTTP status, COS code and message. */
 export class CosError extends Error {
   override readonly name = 'CosError'
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message)
   }
 }
@@ -29,12 +33,15 @@ export function xmlDocument(root: XmlNode): string {
 
 /** `<Error><Code/><Message/><Resource/><RequestId/></Error>`, COS's error body. */
 export function errorDocument(error: CosError, resource: string, requestId: string): string {
-  return xmlDocument(['Error', [
-    ['Code', error.code],
-    ['Message', error.message],
-    ['Resource', resource],
-    ['RequestId', requestId],
-  ]])
+  return xmlDocument([
+    'Error',
+    [
+      ['Code', error.code],
+      ['Message', error.message],
+      ['Resource', resource],
+      ['RequestId', requestId],
+    ],
+  ])
 }
 
 /**

@@ -37,7 +37,10 @@ function countingFetch(flow) {
     $(`requests-${flow}`).textContent = String(routeRequests[flow])
     const asked = init.body ? `POST ${Object.keys(JSON.parse(init.body)).join(', ')}` : 'GET'
     return fetch(url, init).then(async (res) => {
-      const body = await res.clone().json().catch(() => null)
+      const body = await res
+        .clone()
+        .json()
+        .catch(() => null)
       if (res.ok && body && body.credentials) {
         const where = [...new Set((body.scope || []).flatMap((statement) => statement.prefixes))].join(', ')
         log(`${flow}: ${asked} ${url} → 200: a key for ${where}, valid until ${new Date(body.expiredTime * 1000).toLocaleTimeString()}`, 'ok')
@@ -51,9 +54,7 @@ function countingFetch(flow) {
 
 function createCos(getAuthorization) {
   // Offline, the SDK is aimed at the local COS; with real keys it uses COS's own domain.
-  const target = session.cos
-    ? { Domain: session.cos.domain, Protocol: session.cos.protocol, AutoSwitchHost: false }
-    : { Protocol: 'https:' }
+  const target = session.cos ? { Domain: session.cos.domain, Protocol: session.cos.protocol, AutoSwitchHost: false } : { Protocol: 'https:' }
   const client = new COS({ ...target, getAuthorization })
   client.on('after-receive', (receive) => {
     const url = new URL(receive.options.url)
@@ -127,15 +128,17 @@ function render() {
     ? `offline: local STS + local COS at ${session.cos.domain} · bucket ${session.bucket}`
     : `Tencent Cloud · bucket ${session.bucket} in ${session.region}`
   $('who').textContent = user ? `Logged in as ${user}` : 'Not logged in'
-  $('login-buttons').replaceChildren(...session.users.map((name) => {
-    const button = document.createElement('button')
-    button.type = 'button'
-    button.id = `login-${name}`
-    button.textContent = `Log in as ${name}`
-    button.className = name === user ? '' : 'secondary'
-    button.addEventListener('click', () => login(name))
-    return button
-  }))
+  $('login-buttons').replaceChildren(
+    ...session.users.map((name) => {
+      const button = document.createElement('button')
+      button.type = 'button'
+      button.id = `login-${name}`
+      button.textContent = `Log in as ${name}`
+      button.className = name === user ? '' : 'secondary'
+      button.addEventListener('click', () => login(name))
+      return button
+    }),
+  )
   const serverNames = flow() === 'server'
   $('logout').disabled = !user
   // With a server-chosen key the page cannot name another user's folder at all.
@@ -152,18 +155,23 @@ function upload(how, body, key) {
   setStatus('status', 'uploading', `Uploading ${key || body.name}…`)
   $('upload').disabled = true
   $('try-other').disabled = true
-  uploadWith(how, body, key, setProgress).then((stored) => {
-    setStatus('status', 'done', `Uploaded ${stored.key} (${body.size} bytes, ETag ${stored.etag}).`)
-    refreshList()
-  }, (error) => {
-    setStatus('status', 'error', error.message)
-    // The bar counted bytes sent; a refused upload stored none of them.
-    setProgress(0)
-    $('percent').textContent = 'failed'
-  }).finally(() => {
-    $('upload').disabled = false
-    render()
-  })
+  uploadWith(how, body, key, setProgress)
+    .then(
+      (stored) => {
+        setStatus('status', 'done', `Uploaded ${stored.key} (${body.size} bytes, ETag ${stored.etag}).`)
+        refreshList()
+      },
+      (error) => {
+        setStatus('status', 'error', error.message)
+        // The bar counted bytes sent; a refused upload stored none of them.
+        setProgress(0)
+        $('percent').textContent = 'failed'
+      },
+    )
+    .finally(() => {
+      $('upload').disabled = false
+      render()
+    })
 }
 
 /** Every file of a dropped folder (DataTransferItem entries, read recursively), with its path inside the drop. */
@@ -175,7 +183,7 @@ async function filesOfEntry(entry) {
     // readEntries answers in batches (100 in Chromium) until it answers none.
     const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject))
     if (batch.length === 0) return files
-    for (const child of batch) files.push(...await filesOfEntry(child))
+    for (const child of batch) files.push(...(await filesOfEntry(child)))
   }
 }
 
@@ -203,8 +211,12 @@ async function uploadFolder(entries) {
   $('files').replaceChildren(...rows.map(({ row }) => row))
   let done = 0
   let failed = 0
-  const report = () => setStatus('folder-status', done + failed === rows.length ? (failed ? 'error' : 'done') : 'uploading',
-    `${done} of ${rows.length} uploaded${failed ? `, ${failed} failed` : ''} (${how === 'grant' ? 'whole-grant' : how === 'file' ? 'per-file' : 'server-chosen'} keys)`)
+  const report = () =>
+    setStatus(
+      'folder-status',
+      done + failed === rows.length ? (failed ? 'error' : 'done') : 'uploading',
+      `${done} of ${rows.length} uploaded${failed ? `, ${failed} failed` : ''} (${how === 'grant' ? 'whole-grant' : how === 'file' ? 'per-file' : 'server-chosen'} keys)`,
+    )
   report()
   let next = 0
   const worker = async () => {
@@ -212,7 +224,9 @@ async function uploadFolder(entries) {
       const item = rows[next++]
       item.result.textContent = 'uploading'
       try {
-        const stored = await uploadWith(how, item.file, `uploads/${session.user}/${item.path}`, (percent) => { item.bar.value = percent })
+        const stored = await uploadWith(how, item.file, `uploads/${session.user}/${item.path}`, (percent) => {
+          item.bar.value = percent
+        })
         item.bar.value = 100
         item.result.textContent = stored.key
         item.result.className = 'done'
@@ -246,17 +260,23 @@ function refreshList() {
       $('list-status').textContent = `Could not list ${prefix}: ${refused ? describeRouteError(refused) : err.message}`
       return
     }
-    rows.replaceChildren(...data.Contents.map((object) => {
-      const row = document.createElement('tr')
-      row.dataset.key = object.Key
-      for (const [text, className] of [[object.Key, ''], [`${Number(object.Size).toLocaleString()} B`, 'num'], [new Date(object.LastModified).toLocaleString(), '']]) {
-        const cell = document.createElement('td')
-        cell.textContent = text
-        if (className) cell.className = className
-        row.append(cell)
-      }
-      return row
-    }))
+    rows.replaceChildren(
+      ...data.Contents.map((object) => {
+        const row = document.createElement('tr')
+        row.dataset.key = object.Key
+        for (const [text, className] of [
+          [object.Key, ''],
+          [`${Number(object.Size).toLocaleString()} B`, 'num'],
+          [new Date(object.LastModified).toLocaleString(), ''],
+        ]) {
+          const cell = document.createElement('td')
+          cell.textContent = text
+          if (className) cell.className = className
+          row.append(cell)
+        }
+        return row
+      }),
+    )
     $('list-status').textContent = data.Contents.length === 0 ? `Nothing under ${prefix} yet.` : `${data.Contents.length} object(s) under ${prefix}`
   })
 }
@@ -319,7 +339,7 @@ $('drop').addEventListener('drop', async (event) => {
   // Entries must be taken before the first await: the drop's data is gone after the event.
   const entries = [...event.dataTransfer.items].map((item) => item.webkitGetAsEntry()).filter(Boolean)
   const files = []
-  for (const entry of entries) files.push(...await filesOfEntry(entry))
+  for (const entry of entries) files.push(...(await filesOfEntry(entry)))
   uploadFolder(files)
 })
 

@@ -53,12 +53,15 @@ export interface CredentialsAnswer {
 }
 
 /** The part of WHATWG fetch this module uses; pass any function of this shape. */
-export type FetchLike = (url: string, init: {
-  method: string
-  headers: Record<string, string>
-  body?: string
-  credentials?: 'omit' | 'same-origin' | 'include'
-}) => Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>
+export type FetchLike = (
+  url: string,
+  init: {
+    method: string
+    headers: Record<string, string>
+    body?: string
+    credentials?: 'omit' | 'same-origin' | 'include'
+  },
+) => Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>
 
 /** A `wx.request`-style function (WeChat mini programs; uni.request and Taro.request take the same shape). */
 export type RequestLike = (options: {
@@ -197,22 +200,32 @@ function configOf(options: ClientOptions): Config {
     throw new TypeError('express-cos-sts/client: no global fetch here; pass options.fetch, or options.request (wx.request)')
   }
   const send: Config['send'] = request
-    ? (method, header, data) => new Promise((resolve, reject) => {
-      request({
-        url, method, header, data, dataType: 'text', responseType: 'text',
-        success: (result) => {
-          const header = result.header ?? {}
-          const name = Object.keys(header).find((name) => name.toLowerCase() === 'retry-after')
-          resolve({ status: result.statusCode, retryAfter: name && header[name], body: typeof result.data === 'string' ? parseJson(result.data) : result.data })
-        },
-        fail: (error) => reject(new Error(error?.errMsg ?? 'request failed')),
-      })
-    })
+    ? (method, header, data) =>
+        new Promise((resolve, reject) => {
+          request({
+            url,
+            method,
+            header,
+            data,
+            dataType: 'text',
+            responseType: 'text',
+            success: (result) => {
+              const header = result.header ?? {}
+              const name = Object.keys(header).find((name) => name.toLowerCase() === 'retry-after')
+              resolve({
+                status: result.statusCode,
+                retryAfter: name && header[name],
+                body: typeof result.data === 'string' ? parseJson(result.data) : result.data,
+              })
+            },
+            fail: (error) => reject(new Error(error?.errMsg ?? 'request failed')),
+          })
+        })
     : async (method, headers, body) => {
-      // Called as a plain function: a browser's fetch refuses any other `this`.
-      const response = await (fetchFn as FetchLike)(url, { method, headers, body, credentials })
-      return { status: response.status, retryAfter: response.headers.get('retry-after'), body: parseJson(await response.text()) }
-    }
+        // Called as a plain function: a browser's fetch refuses any other `this`.
+        const response = await (fetchFn as FetchLike)(url, { method, headers, body, credentials })
+        return { status: response.status, retryAfter: response.headers.get('retry-after'), body: parseJson(await response.text()) }
+      }
   return {
     send,
     headers: options.headers,
@@ -234,9 +247,7 @@ function answerOf(body: unknown): CredentialsAnswer | undefined {
   if (!isRecord(body) || !isRecord(body['credentials'])) return undefined
   const { tmpSecretId, tmpSecretKey, sessionToken } = body['credentials']
   const strings = [tmpSecretId, tmpSecretKey, sessionToken].every((value) => typeof value === 'string' && value !== '')
-  return strings && typeof body['startTime'] === 'number' && typeof body['expiredTime'] === 'number'
-    ? (body as unknown as CredentialsAnswer)
-    : undefined
+  return strings && typeof body['startTime'] === 'number' && typeof body['expiredTime'] === 'number' ? (body as unknown as CredentialsAnswer) : undefined
 }
 
 /** One route request, asked again after Retry-After on 429/503 a bounded number of times. */
@@ -284,17 +295,23 @@ async function askRoute(config: Config, body: object | undefined, exact: string)
 }
 
 const actionName = (action: string): string => (action.startsWith('name/') ? action : `name/${action}`)
-const matches = (pattern: string, value: string): boolean =>
-  pattern.endsWith('*') ? value.startsWith(pattern.slice(0, -1)) : pattern === value
+const matches = (pattern: string, value: string): boolean => (pattern.endsWith('*') ? value.startsWith(pattern.slice(0, -1)) : pattern === value)
 
 /** Whether the key the answer describes allows every item of the scope. */
 function covers(answer: CredentialsAnswer, scope: ScopeItem[]): boolean {
-  return scope.length > 0 && scope.every((item) =>
-    (!item.bucket || item.bucket === answer.bucket) &&
-    (!item.region || item.region === answer.region) &&
-    (answer.scope ?? []).some((statement) =>
-      statement.actions.some((action) => matches(actionName(action), actionName(item.action))) &&
-      statement.prefixes.some((prefix) => matches(prefix, item.prefix))))
+  return (
+    scope.length > 0 &&
+    scope.every(
+      (item) =>
+        (!item.bucket || item.bucket === answer.bucket) &&
+        (!item.region || item.region === answer.region) &&
+        (answer.scope ?? []).some(
+          (statement) =>
+            statement.actions.some((action) => matches(actionName(action), actionName(item.action))) &&
+            statement.prefixes.some((prefix) => matches(prefix, item.prefix)),
+        ),
+    )
+  )
 }
 
 /** The one object a scope is about (all its items name the same key), or undefined. */
@@ -332,7 +349,9 @@ function makeGetAuthorization(config: Config, perFile: boolean, seed?: Issued): 
         forgetOldest(issued, KEPT_ANSWERS)
         return result
       })
-      const forget = (): void => { pending.delete(shareKey) }
+      const forget = (): void => {
+        pending.delete(shareKey)
+      }
       request.then(forget, forget)
       pending.set(shareKey, request)
     }
@@ -350,7 +369,7 @@ function makeGetAuthorization(config: Config, perFile: boolean, seed?: Issued): 
     if (hit) return hit
     const body = scoped ? { scope } : undefined
     // Per file, every step of one object shares the first step's request: the route answers it with a key for the whole upload.
-    const first = await shared(scoped ? objectOf(scope) ?? exact : '', body, exact)
+    const first = await shared(scoped ? (objectOf(scope) ?? exact) : '', body, exact)
     if (!scoped || first.exact === exact || covers(first.answer, scope)) return first
     return shared(exact, body, exact) // a route that narrows to each step exactly: ask for this one
   }
@@ -383,20 +402,23 @@ function makeGetAuthorization(config: Config, perFile: boolean, seed?: Issued): 
     void Promise.resolve()
       .then(() => {
         const scope = Array.isArray(request?.Scope) ? request.Scope : []
-        object = scope[0]?.prefix && objectOf(scope) ? scope[0].prefix : request?.Key ?? ''
+        object = scope[0]?.prefix && objectOf(scope) ? scope[0].prefix : (request?.Key ?? '')
         return issue(scope)
       })
       .then((result) => toSdk(result, this, request)) // `this` is the SDK instance that asked
-      .then((credentials) => {
-        settled = credentials
-        errors.delete(object)
-      }, (error: unknown) => {
-        lastError = error instanceof CredentialsError ? error : new CredentialsError(0, 'ClientError', error instanceof Error ? error.message : String(error))
-        errors.delete(object)
-        errors.set(object, lastError)
-        forgetOldest(errors, KEPT_ERRORS)
-        settled = {} as SdkCredentials
-      })
+      .then(
+        (credentials) => {
+          settled = credentials
+          errors.delete(object)
+        },
+        (error: unknown) => {
+          lastError = error instanceof CredentialsError ? error : new CredentialsError(0, 'ClientError', error instanceof Error ? error.message : String(error))
+          errors.delete(object)
+          errors.set(object, lastError)
+          forgetOldest(errors, KEPT_ERRORS)
+          settled = {} as SdkCredentials
+        },
+      )
       .then(() => callback(settled))
   } as GetAuthorization
   getAuthorization.errorFor = (key) => (key === undefined ? lastError : errors.get(key))
@@ -415,6 +437,7 @@ export async function requestUpload(file: UploadFile, options: ClientOptions = {
   const upload = { name: file.name, size: file.size, contentType: file.contentType || undefined }
   const seed = await askRoute(config, { upload }, '')
   const { key, bucket, region } = seed.answer
-  if (typeof key !== 'string') throw new CredentialsError(200, 'InvalidResponse', 'The credentials route answered without a key: is it express-cos-sts 0.2 or later?')
+  if (typeof key !== 'string')
+    throw new CredentialsError(200, 'InvalidResponse', 'The credentials route answered without a key: is it express-cos-sts 0.2 or later?')
   return { key, bucket, region, getAuthorization: makeGetAuthorization(config, true, seed) }
 }

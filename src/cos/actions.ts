@@ -103,9 +103,17 @@ const CI_PREFIX = 'name/ci:'
  * and GetService (every bucket of the account). A front-end key never needs them: the guard refuses them.
  * Listing (GetBucket, GetBucketObjectVersions, ListMultipartUploads) and HeadBucket are not among them.
  */
-const BUCKET_CONFIG: ReadonlySet<string> = new Set([...ACTIONS.keys()].filter((name) =>
-  name === 'GetService' || name === 'PutBucket' || name === 'DeleteBucket' || name === 'PostBucketInventory' || name === 'ListBucketInventory' ||
-  (/^(?:Get|Put|Delete)Bucket[A-Z]/.test(name) && name !== 'GetBucketObjectVersions')))
+const BUCKET_CONFIG: ReadonlySet<string> = new Set(
+  [...ACTIONS.keys()].filter(
+    (name) =>
+      name === 'GetService' ||
+      name === 'PutBucket' ||
+      name === 'DeleteBucket' ||
+      name === 'PostBucketInventory' ||
+      name === 'ListBucketInventory' ||
+      (/^(?:Get|Put|Delete)Bucket[A-Z]/.test(name) && name !== 'GetBucketObjectVersions'),
+  ),
+)
 
 /** Every known COS action, in the `name/cos:` form. */
 export const knownActions: readonly string[] = Object.freeze([...ACTIONS.keys()].map((name) => PREFIX + name))
@@ -154,14 +162,7 @@ function set(...names: string[]): readonly string[] {
 
 const simpleUpload = set('PutObject', 'PostObject')
 // cos-js-sdk-v5 lists existing uploads (ListMultipartUploads/ListParts) to resume a large upload.
-const multipartUpload = set(
-  'InitiateMultipartUpload',
-  'UploadPart',
-  'CompleteMultipartUpload',
-  'ListParts',
-  'ListMultipartUploads',
-  'AbortMultipartUpload',
-)
+const multipartUpload = set('InitiateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'ListParts', 'ListMultipartUploads', 'AbortMultipartUpload')
 
 /** Named action sets, so apps need not know COS's list. */
 export const actionSets: Readonly<{

@@ -33,7 +33,5 @@ export function resourceOf(service: Service, region: string, bucket: string, pat
 
 /** The resource string up to and including the `/` after the bucket name. */
 export function resourceBase(service: Service, region: string, bucket: string): string {
-  return service === 'ci'
-    ? `qcs::ci:${region}:uid/${appIdOf(bucket)}:bucket/${bucket}/`
-    : `qcs::cos:${region}:uid/${appIdOf(bucket)}:${bucket}/`
+  return service === 'ci' ? `qcs::ci:${region}:uid/${appIdOf(bucket)}:bucket/${bucket}/` : `qcs::cos:${region}:uid/${appIdOf(bucket)}:${bucket}/`
 }

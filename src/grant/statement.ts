@@ -48,13 +48,24 @@ const LISTING_ACTIONS = new Set(['name/cos:GetBucket', 'name/cos:GetBucketObject
  * Checks one statement and plans it. Counts come before items, so a huge list costs little; in collect mode a
  * list over its bound is still judged on its first items. `{subject}` templates are filled with `subject`.
  */
-export function planStatement(review: GrantReview, statement: Record<string, unknown>, where: string, grantCondition: CamCondition | undefined, subject: string | undefined): StatementResult {
+export function planStatement(
+  review: GrantReview,
+  statement: Record<string, unknown>,
+  where: string,
+  grantCondition: CamCondition | undefined,
+  subject: string | undefined,
+): StatementResult {
   if (where !== 'grant') unknownFields(review, where, statement, STATEMENT_FIELDS)
   const rawActions = listOf(review, statement['actions'], where, 'actions')
   const rawPrefixes = listOf(review, statement['prefixes'], where, 'prefixes')
   const shared = statement['shared']
   if (shared !== undefined && typeof shared !== 'boolean') {
-    review.error({ rule: 'grant-shape', statement: where, message: `${where}.shared must be true or false (got ${show(shared)})`, fix: 'set shared: true only on a statement whose write prefix every user is meant to share' })
+    review.error({
+      rule: 'grant-shape',
+      statement: where,
+      message: `${where}.shared must be true or false (got ${show(shared)})`,
+      fix: 'set shared: true only on a statement whose write prefix every user is meant to share',
+    })
   }
   const condition = statement['condition']
   if (condition !== undefined) checkGrantCondition(review, where, `${where}.condition`, condition)
@@ -64,7 +75,7 @@ export function planStatement(review: GrantReview, statement: Record<string, unk
   for (const [i, action] of rawActions.entries()) {
     const name = checkAction(review, where, `${where}.actions[${i}]`, action)
     if (name !== undefined && !actions.includes(name)) actions.push(name)
-    const shown = typeof action === 'string' ? name ?? action : undefined
+    const shown = typeof action === 'string' ? (name ?? action) : undefined
     if (shown !== undefined && !given.actions.includes(shown)) given.actions.push(shown)
   }
   const prefixes: string[] = []
@@ -74,7 +85,13 @@ export function planStatement(review: GrantReview, statement: Record<string, unk
     const prefix = template && subject !== undefined ? fillTemplate(raw, subject) : raw
     const problem = (template ? templateProblem(raw) : undefined) ?? prefixProblem(prefix)
     if (problem) {
-      review.error({ rule: 'prefix-shape', statement: where, ...(typeof prefix === 'string' ? { prefix } : {}), message: `${where}.prefixes[${i}] ${show(raw)} ${problem}`, fix: "scope it to the user, e.g. 'uploads/{subject}/*' ('*' only at the end)" })
+      review.error({
+        rule: 'prefix-shape',
+        statement: where,
+        ...(typeof prefix === 'string' ? { prefix } : {}),
+        message: `${where}.prefixes[${i}] ${show(raw)} ${problem}`,
+        fix: "scope it to the user, e.g. 'uploads/{subject}/*' ('*' only at the end)",
+      })
     } else if (!prefixes.includes(prefix as string)) {
       prefixes.push(prefix as string)
       if (template) templated.push(prefix as string)
@@ -158,14 +175,32 @@ function listOf(review: GrantReview, value: unknown, where: string, field: keyof
 
 function checkAction(review: GrantReview, statement: string, where: string, action: unknown): string | undefined {
   if (typeof action === 'string' && action.includes('*')) {
-    review.error({ rule: 'wildcard-action', statement, actions: [action], message: `${where} '${action}' is a wildcard: it grants every matching action, delete and list included`, fix: 'list the exact actions the page needs, e.g. name/cos:GetBucket and name/cos:GetObject for a gallery (see actionSets)' })
+    review.error({
+      rule: 'wildcard-action',
+      statement,
+      actions: [action],
+      message: `${where} '${action}' is a wildcard: it grants every matching action, delete and list included`,
+      fix: 'list the exact actions the page needs, e.g. name/cos:GetBucket and name/cos:GetObject for a gallery (see actionSets)',
+    })
     return undefined
   }
   const name = typeof action === 'string' ? normalizeAction(action) : undefined
   if (name === undefined) {
-    review.error({ rule: 'unknown-action', statement, ...(typeof action === 'string' ? { actions: [action] } : {}), message: `${where} ${show(action)} is not a COS action name`, fix: "use a documented COS action spelled exactly, e.g. 'name/cos:PutObject' (names are case-sensitive)" })
+    review.error({
+      rule: 'unknown-action',
+      statement,
+      ...(typeof action === 'string' ? { actions: [action] } : {}),
+      message: `${where} ${show(action)} is not a COS action name`,
+      fix: "use a documented COS action spelled exactly, e.g. 'name/cos:PutObject' (names are case-sensitive)",
+    })
   } else if (isBucketConfigAction(name)) {
-    review.error({ rule: 'bucket-config', statement, actions: [name], message: `${where} '${name}' acts on the bucket's configuration (policy, ACL, CORS, lifecycle, ... or the bucket itself): a front-end key never needs it, and with it a user could open or destroy the whole bucket`, fix: 'change bucket settings from the server with the permanent key or the console; grant the front end object actions only' })
+    review.error({
+      rule: 'bucket-config',
+      statement,
+      actions: [name],
+      message: `${where} '${name}' acts on the bucket's configuration (policy, ACL, CORS, lifecycle, ... or the bucket itself): a front-end key never needs it, and with it a user could open or destroy the whole bucket`,
+      fix: 'change bucket settings from the server with the permanent key or the console; grant the front end object actions only',
+    })
     return undefined
   }
   return name
@@ -173,7 +208,13 @@ function checkAction(review: GrantReview, statement: string, where: string, acti
 
 export function checkGrantCondition(review: GrantReview, statement: string, where: string, condition: unknown): void {
   const problem = checkCondition(condition)
-  if (problem) review.error({ rule: 'condition', statement, message: `${where}: ${problem}`, fix: "write operator → key → value(s), e.g. { numeric_less_than_equal: { 'cos:content-length': 5242880 } }, or use maxBytes / contentTypes / sourceIps" })
+  if (problem)
+    review.error({
+      rule: 'condition',
+      statement,
+      message: `${where}: ${problem}`,
+      fix: "write operator → key → value(s), e.g. { numeric_less_than_equal: { 'cos:content-length': 5242880 } }, or use maxBytes / contentTypes / sourceIps",
+    })
 }
 
 /** A misspelt field (`conditon`) would silently drop a restriction: refuse it. */

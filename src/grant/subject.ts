@@ -11,17 +11,29 @@ export function checkSubject(review: GrantReview, subject: unknown): string | un
     review.error({ rule, statement: 'grant', message, fix })
     return undefined
   }
-  if (typeof subject !== 'string') return fail('subject', `grant.subject must be a string that identifies the user (got ${typeof subject})`, 'return e.g. subject: String(user.id)')
-  if (subject.length === 0 || subject.length > 128) return fail('subject', `grant.subject must be 1 to 128 characters (got ${subject.length})`, "use the user's stable id")
+  if (typeof subject !== 'string')
+    return fail('subject', `grant.subject must be a string that identifies the user (got ${typeof subject})`, 'return e.g. subject: String(user.id)')
+  if (subject.length === 0 || subject.length > 128)
+    return fail('subject', `grant.subject must be 1 to 128 characters (got ${subject.length})`, "use the user's stable id")
   if (/[/*]/.test(subject) || CONTROL_CHARACTERS.test(subject)) {
-    return fail('subject', "grant.subject must not contain '/', '*' or control characters: it names the user's own folder and cache entry", "use the user's id, e.g. a number or a UUID")
+    return fail(
+      'subject',
+      "grant.subject must not contain '/', '*' or control characters: it names the user's own folder and cache entry",
+      "use the user's id, e.g. a number or a UUID",
+    )
   }
   if (subject.includes('?')) {
     return fail('subject', "grant.subject must not contain '?': CAM reads it as a wildcard in resources", "use the user's id, e.g. a number or a UUID")
   }
-  const anonymous = subject.split(/[^A-Za-z0-9]+/).find((token) => ANONYMOUS_TOKENS.has(token.toLowerCase())) ?? (subject.toLowerCase().includes('[object ') ? '[object ' : undefined)
+  const anonymous =
+    subject.split(/[^A-Za-z0-9]+/).find((token) => ANONYMOUS_TOKENS.has(token.toLowerCase())) ??
+    (subject.toLowerCase().includes('[object ') ? '[object ' : undefined)
   if (anonymous !== undefined) {
-    return fail('anonymous-subject', `grant.subject is '${subject}', ${anonymous === subject ? '' : `and '${anonymous}' in it is `}what String() makes of a missing user: this key would go to a requester nobody checked`, 'return null from authorize when no user is signed in (401), and use the signed-in user\'s id as subject')
+    return fail(
+      'anonymous-subject',
+      `grant.subject is '${subject}', ${anonymous === subject ? '' : `and '${anonymous}' in it is `}what String() makes of a missing user: this key would go to a requester nobody checked`,
+      "return null from authorize when no user is signed in (401), and use the signed-in user's id as subject",
+    )
   }
   return subject
 }
@@ -52,12 +64,18 @@ export function templateProblem(prefix: string): string | undefined {
 
 /** The template with the subject in every `{subject}` segment. */
 export function fillTemplate(prefix: string, subject: string): string {
-  return prefix.split('/').map((segment) => (segment === '{subject}' ? subject : segment)).join('/')
+  return prefix
+    .split('/')
+    .map((segment) => (segment === '{subject}' ? subject : segment))
+    .join('/')
 }
 
 /** The template form of a literal prefix that holds the subject: `uploads/alice/*` → `uploads/{subject}/*`. */
 export function templateOf(prefix: string, subject: string): string {
-  return prefix.split('/').map((segment) => (segment === subject ? '{subject}' : segment)).join('/')
+  return prefix
+    .split('/')
+    .map((segment) => (segment === subject ? '{subject}' : segment))
+    .join('/')
 }
 
 /** The audit's older placeholder `${subject}` in the contract's form `{subject}`. */

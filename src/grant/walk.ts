@@ -42,7 +42,12 @@ export interface GrantWalk {
  */
 export function walkGrant(review: GrantReview, grant: unknown, defaults: WalkDefaults): GrantWalk {
   if (!isRecord(grant)) {
-    review.error({ rule: 'grant-shape', statement: 'grant', message: `the grant must be an object { subject, actions, prefixes, ... } (got ${Array.isArray(grant) ? 'an array' : typeof grant})`, fix: 'return a grant object from authorize, null (401) or false (403)' })
+    review.error({
+      rule: 'grant-shape',
+      statement: 'grant',
+      message: `the grant must be an object { subject, actions, prefixes, ... } (got ${Array.isArray(grant) ? 'an array' : typeof grant})`,
+      fix: 'return a grant object from authorize, null (401) or false (403)',
+    })
     return { plan: undefined, subject: undefined, bucket: defaults.bucket, region: defaults.region, located: false, statements: [] }
   }
   unknownFields(review, 'grant', grant, GRANT_FIELDS)
@@ -51,9 +56,10 @@ export function walkGrant(review: GrantReview, grant: unknown, defaults: WalkDef
 
   const grantCondition = grant['condition']
   if (grantCondition !== undefined) checkGrantCondition(review, 'grant', 'grant.condition', grantCondition)
-  const given = grant['statements'] !== undefined
-    ? statementList(review, grant['statements'])
-    : [{ where: 'grant', statement: { actions: grant['actions'], prefixes: grant['prefixes'] } as Record<string, unknown> }]
+  const given =
+    grant['statements'] !== undefined
+      ? statementList(review, grant['statements'])
+      : [{ where: 'grant', statement: { actions: grant['actions'], prefixes: grant['prefixes'] } as Record<string, unknown> }]
   const statements: GivenStatement[] = []
   const planned: Array<{ where: string; planned: PlannedStatement; templated: string[] }> = []
   for (const { where, statement } of given) {
@@ -68,7 +74,13 @@ export function walkGrant(review: GrantReview, grant: unknown, defaults: WalkDef
   }
   let plan: GrantPlan | undefined
   if (subject !== undefined && valid && planned.length > 0) {
-    plan = { subject, bucket: bucket as string, region: region as string, durationSeconds: durationSeconds as number, statements: planned.map((entry) => entry.planned) }
+    plan = {
+      subject,
+      bucket: bucket as string,
+      region: region as string,
+      durationSeconds: durationSeconds as number,
+      statements: planned.map((entry) => entry.planned),
+    }
     checkPolicySize(review, plan)
   }
   auditWarnings(review, typeof grant['subject'] === 'string' ? grant['subject'] : undefined, statements, durationSeconds)
@@ -83,30 +95,64 @@ export function walkGrant(review: GrantReview, grant: unknown, defaults: WalkDef
 }
 
 /** Bucket, region and duration, each the grant's own or the router's default. */
-function checkPlace(review: GrantReview, grant: Record<string, unknown>, defaults: WalkDefaults): { bucket: unknown; region: unknown; durationSeconds: unknown; valid: boolean } {
+function checkPlace(
+  review: GrantReview,
+  grant: Record<string, unknown>,
+  defaults: WalkDefaults,
+): { bucket: unknown; region: unknown; durationSeconds: unknown; valid: boolean } {
   const bucket = grant['bucket'] ?? defaults.bucket
   const bucketOk = isBucketName(bucket)
-  if (!bucketOk) review.error({ rule: 'bucket', statement: 'grant', message: `grant.bucket must be BucketName-APPID (got ${show(bucket)})`, fix: "use the full bucket name from the COS console, e.g. 'examplebucket-1250000000', or leave it out for the router's bucket" })
+  if (!bucketOk)
+    review.error({
+      rule: 'bucket',
+      statement: 'grant',
+      message: `grant.bucket must be BucketName-APPID (got ${show(bucket)})`,
+      fix: "use the full bucket name from the COS console, e.g. 'examplebucket-1250000000', or leave it out for the router's bucket",
+    })
   const region = grant['region'] ?? defaults.region
   const regionOk = isRegionName(region)
-  if (!regionOk) review.error({ rule: 'region', statement: 'grant', message: `grant.region must be a COS region such as 'ap-guangzhou' (got ${show(region)})`, fix: "use the bucket's region, or leave it out for the router's region" })
+  if (!regionOk)
+    review.error({
+      rule: 'region',
+      statement: 'grant',
+      message: `grant.region must be a COS region such as 'ap-guangzhou' (got ${show(region)})`,
+      fix: "use the bucket's region, or leave it out for the router's region",
+    })
   const durationSeconds = grant['durationSeconds'] ?? defaults.durationSeconds
   const durationProblem = checkDuration(durationSeconds, defaults.assumeRole)
-  if (durationProblem) review.error({ rule: 'duration', statement: 'grant', message: `grant.durationSeconds ${durationProblem.problem}`, fix: durationProblem.fix })
+  if (durationProblem)
+    review.error({ rule: 'duration', statement: 'grant', message: `grant.durationSeconds ${durationProblem.problem}`, fix: durationProblem.fix })
   return { bucket, region, durationSeconds, valid: bucketOk && regionOk && durationProblem === undefined }
 }
 
 function statementList(review: GrantReview, statements: unknown): Array<{ where: string; statement: Record<string, unknown> }> {
   if (!Array.isArray(statements) || statements.length === 0) {
-    review.error({ rule: 'grant-shape', statement: 'grant', message: 'grant.statements must be a non-empty array of { actions, prefixes, condition?, shared? }', fix: 'list one statement per set of actions that share the same prefixes, or leave statements out and use actions + prefixes' })
+    review.error({
+      rule: 'grant-shape',
+      statement: 'grant',
+      message: 'grant.statements must be a non-empty array of { actions, prefixes, condition?, shared? }',
+      fix: 'list one statement per set of actions that share the same prefixes, or leave statements out and use actions + prefixes',
+    })
     return []
   }
-  const within = review.count('too-many-statements', 'grant', 'statements', statements.length, GRANT_LIMITS.statements, 'a key for one page needs a few statements; split the work across requested scopes or routes')
+  const within = review.count(
+    'too-many-statements',
+    'grant',
+    'statements',
+    statements.length,
+    GRANT_LIMITS.statements,
+    'a key for one page needs a few statements; split the work across requested scopes or routes',
+  )
   const out: Array<{ where: string; statement: Record<string, unknown> }> = []
   for (const [i, statement] of (within ? statements : statements.slice(0, GRANT_LIMITS.statements)).entries()) {
     const where = `grant.statements[${i}]`
     if (!isRecord(statement)) {
-      review.error({ rule: 'grant-shape', statement: where, message: `${where} must be an object { actions, prefixes, condition?, shared? }`, fix: "e.g. { actions: ['name/cos:PutObject'], prefixes: ['uploads/{subject}/*'] }" })
+      review.error({
+        rule: 'grant-shape',
+        statement: where,
+        message: `${where} must be an object { actions, prefixes, condition?, shared? }`,
+        fix: "e.g. { actions: ['name/cos:PutObject'], prefixes: ['uploads/{subject}/*'] }",
+      })
     } else {
       out.push({ where, statement })
     }

@@ -14,7 +14,7 @@ export function onceWarner(logger: Logger): (finding: GrantFinding) => void {
   const seen = new LRUCache<string, true>({ max: REMEMBERED_WARNINGS })
   return (finding) => {
     // A literal prefix holds each user's own id: one warning for the template it should be, not one per user.
-    const key = JSON.stringify([finding.rule, finding.actions ?? [], finding.rule === 'literal-subject-prefix' ? finding.fix : finding.prefix ?? ''])
+    const key = JSON.stringify([finding.rule, finding.actions ?? [], finding.rule === 'literal-subject-prefix' ? finding.fix : (finding.prefix ?? '')])
     if (seen.has(key)) return
     seen.set(key, true)
     logger.warn(`express-cos-sts: ${finding.message} (rule: ${finding.rule}). ${finding.fix}. See ${docsLink(finding.rule)}`, {

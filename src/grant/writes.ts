@@ -46,9 +46,10 @@ export function checkWrites(review: GrantReview, subject: string, where: string,
       })
       continue
     }
-    const fix = reads.length > 0 && own.length > 0
-      ? `do not join actions and resources in one statement: keep ${reads.join(', ')} on '${prefix}' in one statement and move ${listed} to a statement of its own on ${own.map((p) => `'${p}'`).join(', ')}`
-      : `write under the user's own path, e.g. '${ownPrefix(prefix, subject)}', or set shared: true on the statement if every user is meant to write there`
+    const fix =
+      reads.length > 0 && own.length > 0
+        ? `do not join actions and resources in one statement: keep ${reads.join(', ')} on '${prefix}' in one statement and move ${listed} to a statement of its own on ${own.map((p) => `'${p}'`).join(', ')}`
+        : `write under the user's own path, e.g. '${ownPrefix(prefix, subject)}', or set shared: true on the statement if every user is meant to write there`
     review.error({
       rule: 'write-outside-subject',
       statement: where,
@@ -87,7 +88,7 @@ export function checkReads(review: GrantReview, subject: string, where: string, 
       actions: reads,
       prefix,
       message: `${where} lets '${subject}' ${reads.join(', ')} on '${prefix}', which is not under the subject's own path`,
-      fix: 'fine if everything there is meant for every user; otherwise read under the user\'s own prefix. Set shared: true on the statement to mark it deliberate',
+      fix: "fine if everything there is meant for every user; otherwise read under the user's own prefix. Set shared: true on the statement to mark it deliberate",
     })
   }
 }

@@ -3,13 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { parseTc3Authorization, utcDate, verifyTc3 } from './tc3.js'
-import {
-  validateAssumeRole,
-  validateGetFederationToken,
-  type AccountType,
-  type StsError,
-  type ValidationResult,
-} from './sts-validation.js'
+import { validateAssumeRole, validateGetFederationToken, type AccountType, type StsError, type ValidationResult } from './sts-validation.js'
 
 export interface LocalStsOptions {
   secretId?: string // the permanent key it accepts (default: an obviously fake test id)
@@ -79,12 +73,7 @@ const MAX_BODY_BYTES = 64 * 1024
 const DRAIN_LIMIT_BYTES = 1024 * 1024 // past this an oversized body is cut off with a reset instead of drained
 const MAX_ISSUED = 10_000 // oldest issued credentials are forgotten past this, to stay bounded
 
-type Reply =
-  | { kind: 'json'; payload: unknown }
-  | { kind: 'http500' }
-  | { kind: 'malformed' }
-  | { kind: 'hang' }
-  | { kind: 'reset' }
+type Reply = { kind: 'json'; payload: unknown } | { kind: 'http500' } | { kind: 'malformed' } | { kind: 'hang' } | { kind: 'reset' }
 
 const stsError = (code: string, message: string): StsError => ({ code, message })
 const errorPayload = (e: StsError) => ({ Response: { Error: { Code: e.code, Message: e.message }, RequestId: randomUUID() } })
@@ -251,8 +240,7 @@ export async function startLocalSts(options: LocalStsOptions = {}): Promise<Loca
     if (!header(req, 'x-tc-region')) return refuse(stsError('MissingParameter', 'The request is missing a required parameter `Region`.'))
     if (!params) return refuse(stsError('InvalidParameter', 'The request body must be a JSON object.'))
 
-    const result: ValidationResult =
-      call.action === 'AssumeRole' ? validateAssumeRole(params) : validateGetFederationToken(params, accountType)
+    const result: ValidationResult = call.action === 'AssumeRole' ? validateAssumeRole(params) : validateGetFederationToken(params, accountType)
     Object.assign(call, result.parsed)
     if (result.error) return refuse(result.error)
     return { reply: issue(call.action, result.parsed.policy, result.parsed.durationSeconds ?? 0), outcome: 'ok' }

@@ -61,8 +61,7 @@ const ASSUME_ROLE_PARAMS = new Set([
 ])
 
 const fail = (code: string, message: string): StsError => ({ code, message })
-const missing = (name: string): StsError =>
-  fail('MissingParameter', `The request is missing a required parameter \`${name}\`.`)
+const missing = (name: string): StsError => fail('MissingParameter', `The request is missing a required parameter \`${name}\`.`)
 
 function unknownParam(params: Record<string, unknown>, known: Set<string>): StsError | undefined {
   const extra = Object.keys(params).find((k) => !known.has(k))
@@ -98,9 +97,7 @@ function hasPrincipal(v: unknown): boolean {
 
 const stringOrList = (v: unknown): string[] | undefined => {
   const list = typeof v === 'string' ? [v] : v
-  return Array.isArray(list) && list.length > 0 && list.every((s) => typeof s === 'string' && s !== '')
-    ? (list as string[])
-    : undefined
+  return Array.isArray(list) && list.length > 0 && list.every((s) => typeof s === 'string' && s !== '') ? (list as string[]) : undefined
 }
 
 // qcs:project:service:region:account:resource (the last part may hold more colons), or '*'.

@@ -20,8 +20,7 @@ export interface Tc3Request {
   timestamp: string // X-TC-Timestamp exactly as sent
 }
 
-const AUTH_RE =
-  /^TC3-HMAC-SHA256 Credential=([^/\s,]+)\/(\d{4}-\d{2}-\d{2})\/([^/\s,]+)\/tc3_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/
+const AUTH_RE = /^TC3-HMAC-SHA256 Credential=([^/\s,]+)\/(\d{4}-\d{2}-\d{2})\/([^/\s,]+)\/tc3_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/
 
 /** Returns undefined when the header is absent or not TC3 shaped (answered as AuthFailure.InvalidAuthorization). */
 export function parseTc3Authorization(header: string | undefined): Tc3Authorization | undefined {
@@ -58,14 +57,7 @@ export function computeTc3Signature(
   const canonicalHeaders = auth.signedHeaders
     .map((name) => `${name}:${name === 'host' ? host.trim().toLowerCase() : headerValue(req.headers, name)}\n`)
     .join('')
-  const canonicalRequest = [
-    req.method.toUpperCase(),
-    path,
-    query,
-    canonicalHeaders,
-    auth.signedHeaders.join(';'),
-    sha256Hex(req.body),
-  ].join('\n')
+  const canonicalRequest = [req.method.toUpperCase(), path, query, canonicalHeaders, auth.signedHeaders.join(';'), sha256Hex(req.body)].join('\n')
   const scope = `${auth.date}/${auth.service}/tc3_request`
   const stringToSign = `${TC3_ALGORITHM}\n${req.timestamp}\n${scope}\n${sha256Hex(canonicalRequest)}`
   const kDate = hmac(`TC3${secretKey}`, auth.date)

@@ -38,7 +38,9 @@ export interface CheckedItem {
 export function singleUploadKey(plan: Pick<GrantPlan, 'bucket' | 'region'>, items: readonly CheckedItem[]): string | undefined {
   const [first] = items
   if (first === undefined || first.prefix.endsWith('*')) return undefined
-  const oneObject = items.every((item) => UPLOAD_STEP_ACTIONS.includes(item.action) && item.prefix === first.prefix && item.bucket === plan.bucket && item.region === plan.region)
+  const oneObject = items.every(
+    (item) => UPLOAD_STEP_ACTIONS.includes(item.action) && item.prefix === first.prefix && item.bucket === plan.bucket && item.region === plan.region,
+  )
   return oneObject ? first.prefix : undefined
 }
 

@@ -37,10 +37,17 @@ export async function chooseUpload(input: ChosenUploadInput): Promise<ChosenUplo
   checkDeclaredFile(file, limitsFor(input.limits))
   const key = input.uploadKey === undefined ? defaultKey(plan, file, input.now?.() ?? new Date()) : await appKey(input)
   const problem = keyProblem(key)
-  if (problem !== undefined) throw new RouteError('InvalidGrant', `uploadKey returned ${JSON.stringify(String(key).slice(0, 100))}, which ${problem}. Fix: return one object key (no '*') inside a write prefix of the grant.`)
+  if (problem !== undefined)
+    throw new RouteError(
+      'InvalidGrant',
+      `uploadKey returned ${JSON.stringify(String(key).slice(0, 100))}, which ${problem}. Fix: return one object key (no '*') inside a write prefix of the grant.`,
+    )
   const objectPlan = objectUploadPlan(plan, key)
   if (objectPlan === undefined || !objectPlan.statements.some((statement) => statement.actions.some((action) => CREATING_ACTIONS.includes(action)))) {
-    throw new RouteError('InvalidGrant', `uploadKey returned ${JSON.stringify(key)}, outside every write prefix of ${plan.subject}'s grant. Fix: name the object inside a prefix the grant allows PutObject or InitiateMultipartUpload on.`)
+    throw new RouteError(
+      'InvalidGrant',
+      `uploadKey returned ${JSON.stringify(key)}, outside every write prefix of ${plan.subject}'s grant. Fix: name the object inside a prefix the grant allows PutObject or InitiateMultipartUpload on.`,
+    )
   }
   const limits = limitsFor(input.limits, objectPlan)
   checkDeclaredFile(file, limits)
@@ -55,7 +62,10 @@ export function defaultKey(plan: GrantPlan, file: DeclaredFile, now: Date): stri
     .flatMap((statement) => statement.prefixes)
     .find((prefix) => prefix.endsWith('*'))
   if (folder === undefined) {
-    throw new RouteError('InvalidGrant', `${plan.subject}'s grant has no write prefix ending in '*' to name an upload in. Fix: grant PutObject (and the multipart actions) on a prefix such as 'uploads/<subject>/*', or pass uploadKey.`)
+    throw new RouteError(
+      'InvalidGrant',
+      `${plan.subject}'s grant has no write prefix ending in '*' to name an upload in. Fix: grant PutObject (and the multipart actions) on a prefix such as 'uploads/<subject>/*', or pass uploadKey.`,
+    )
   }
   const date = now.toISOString().slice(0, 10).replace(/-/g, '/')
   const extension = extensionOf(file.name)

@@ -60,7 +60,9 @@ export function checkDeclaredFile(file: DeclaredFile, limits: FileLimits): void 
   if (limits.extensions !== undefined) {
     const extension = extensionOf(file.name)
     if (extension === undefined || !limits.extensions.includes(extension)) {
-      throw notAllowed(`${extension === undefined ? 'A name without an extension is' : `The extension .${extension} is`} not allowed; allowed are ${limits.extensions.map((e) => `.${e}`).join(', ')}.`)
+      throw notAllowed(
+        `${extension === undefined ? 'A name without an extension is' : `The extension .${extension} is`} not allowed; allowed are ${limits.extensions.map((e) => `.${e}`).join(', ')}.`,
+      )
     }
   }
 }

@@ -17,7 +17,8 @@ export function parseDeclaredFile(upload: unknown): DeclaredFile {
   if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH || CONTROL_CHARACTERS.test(name)) {
     throw badRequest(`upload.name must be the file's name: 1 to ${MAX_NAME_LENGTH} characters, no control characters.`)
   }
-  if (size !== undefined && (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)) throw badRequest('upload.size must be the file size in bytes, a non-negative integer.')
+  if (size !== undefined && (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0))
+    throw badRequest('upload.size must be the file size in bytes, a non-negative integer.')
   if (contentType !== undefined && (typeof contentType !== 'string' || contentType.length > MAX_NAME_LENGTH || !CONTENT_TYPE.test(contentType))) {
     throw badRequest("upload.contentType must be a media type such as 'image/jpeg'.")
   }

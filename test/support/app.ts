@@ -51,8 +51,14 @@ export async function startFixture(options: FixtureOptions = {}, stsOptions: Par
       return user ? { subject: user, actions: ['name/cos:PutObject', 'name/cos:PostObject'], prefixes: [`uploads/${user}/*`] } : null
     },
     logger,
-    onIssue: (event) => { issues.push(event); scanForSecret('onIssue', JSON.stringify(event)) },
-    onError: (event) => { errors.push(event); scanForSecret('onError', JSON.stringify(event, replacer)) },
+    onIssue: (event) => {
+      issues.push(event)
+      scanForSecret('onIssue', JSON.stringify(event))
+    },
+    onError: (event) => {
+      errors.push(event)
+      scanForSecret('onError', JSON.stringify(event, replacer))
+    },
     // Suites send many requests from one address; the rate-limit suites turn the layers on themselves.
     rateLimit: false,
     // Suites count STS calls per request; the cache suites turn the cache on themselves.

@@ -131,20 +131,24 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => { console.error(error); process.exitCode = 1 })
 `
 
-export const TS_CONFIG = JSON.stringify({
-  compilerOptions: {
-    strict: true,
-    noUncheckedIndexedAccess: true,
-    target: 'ES2022',
-    module: 'nodenext',
-    moduleResolution: 'nodenext',
-    types: ['node'],
-    // The package's own .d.ts files are checked too, not skipped.
-    skipLibCheck: false,
-    outDir: 'out',
+export const TS_CONFIG = JSON.stringify(
+  {
+    compilerOptions: {
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      target: 'ES2022',
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      types: ['node'],
+      // The package's own .d.ts files are checked too, not skipped.
+      skipLibCheck: false,
+      outDir: 'out',
+    },
+    files: ['consumer.ts'],
   },
-  files: ['consumer.ts'],
-}, null, 2)
+  null,
+  2,
+)
 
 /** Strict TypeScript against express-cos-sts/client's .d.ts, with only the ES2020 library (no DOM, as in a mini program). */
 export const TS_CLIENT_CONSUMER = `// TypeScript consumer of express-cos-sts/client (strict, ES module): its types are real.

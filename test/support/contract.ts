@@ -44,7 +44,10 @@ export function credentialsAnswerProblems(res: RawResponse): string[] {
   const body = res.json as Record<string, unknown> | undefined
   if (body === undefined || typeof body !== 'object' || body === null) return [...problems, 'body is not JSON']
   // `key` only answers a server-chosen upload ({ upload }).
-  const keys = Object.keys(body).filter((name) => name !== 'key').sort().join()
+  const keys = Object.keys(body)
+    .filter((name) => name !== 'key')
+    .sort()
+    .join()
   if (keys !== 'bucket,credentials,expiration,expiredTime,region,requestId,scope,serverTime,startTime') problems.push(`body keys are ${keys}`)
   if ('key' in body && (typeof body['key'] !== 'string' || body['key'] === '')) problems.push('key is not an object key')
   const credentials = body['credentials'] as Record<string, unknown> | undefined

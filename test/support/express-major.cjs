@@ -7,8 +7,7 @@ const major = process.env.EXPRESS_MAJOR ?? '5'
 if (major !== '4' && major !== '5') throw new Error(`EXPRESS_MAJOR must be 4 or 5, got ${JSON.stringify(major)}`)
 
 if (major === '4') {
-  const toExpress4 = (request) =>
-    request === 'express' || request.startsWith('express/') ? `express4${request.slice('express'.length)}` : request
+  const toExpress4 = (request) => (request === 'express' || request.startsWith('express/') ? `express4${request.slice('express'.length)}` : request)
 
   // require(): the tests and src run as CommonJS under tsx, and Node 20's module.register hooks do not see require().
   const resolveFilename = Module._resolveFilename

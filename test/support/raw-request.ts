@@ -47,10 +47,11 @@ export async function serve(app: Express): Promise<TestServer> {
     url: `http://127.0.0.1:${port}`,
     port,
     inFlight: () => inFlight,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve())
-      server.closeAllConnections()
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
   }
 }
 
@@ -59,9 +60,10 @@ export function rawRequest(base: string, options: RawRequest = {}): Promise<RawR
   const started = performance.now()
   return new Promise((resolve, reject) => {
     // Node's client sends a GET/DELETE body with no length at all; say it, or the server reads it as the next request.
-    const framed = body === undefined || Object.keys(headers).some((name) => /^(content-length|transfer-encoding)$/i.test(name))
-      ? headers
-      : { ...headers, 'content-length': String(Buffer.byteLength(body)) }
+    const framed =
+      body === undefined || Object.keys(headers).some((name) => /^(content-length|transfer-encoding)$/i.test(name))
+        ? headers
+        : { ...headers, 'content-length': String(Buffer.byteLength(body)) }
     const req = http.request(`${base}${path}`, { method, headers: framed, agent }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))

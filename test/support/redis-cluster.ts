@@ -30,7 +30,9 @@ export function requireRedisBinaries(): void {
   for (const binary of ['redis-server', 'redis-cli']) {
     const probe = spawnSync(binary, ['--version'], { encoding: 'utf8' })
     if (probe.error !== undefined || probe.status !== 0) {
-      throw new Error(`${binary} is not installed (${probe.error?.message ?? `exit ${probe.status}`}): the Redis Cluster suite starts its own 3-master cluster and needs redis-server and redis-cli on PATH (Debian: apt-get install redis-server; bash .ci/run does)`)
+      throw new Error(
+        `${binary} is not installed (${probe.error?.message ?? `exit ${probe.status}`}): the Redis Cluster suite starts its own 3-master cluster and needs redis-server and redis-cli on PATH (Debian: apt-get install redis-server; bash .ci/run does)`,
+      )
     }
   }
 }
@@ -42,17 +44,24 @@ export async function startRedisCluster(): Promise<LocalRedisCluster> {
   const processes: ChildProcess[] = []
   const clients: Cluster[] = []
   const output: string[] = []
-  const killAll = () => { for (const child of processes) if (child.exitCode === null) child.kill('SIGKILL') }
+  const killAll = () => {
+    for (const child of processes) if (child.exitCode === null) child.kill('SIGKILL')
+  }
   // If mocha exits (or crashes) without the suite's after hook, the servers must not outlive it.
   process.on('exit', killAll)
 
   const close = async () => {
     for (const client of clients.splice(0)) client.disconnect()
-    await Promise.all(processes.map((child) => new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve()
-      child.once('exit', () => resolve())
-      child.kill('SIGKILL')
-    })))
+    await Promise.all(
+      processes.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve()
+            child.once('exit', () => resolve())
+            child.kill('SIGKILL')
+          }),
+      ),
+    )
     process.off('exit', killAll)
     rmSync(dir, { recursive: true, force: true })
   }
@@ -62,15 +71,34 @@ export async function startRedisCluster(): Promise<LocalRedisCluster> {
   try {
     const ports = await freeClusterPorts(3)
     for (const port of ports) {
-      const child = spawn('redis-server', [
-        '--port', String(port), '--bind', HOST, '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-        '--dir', dir, '--save', '', '--appendonly', 'no',
-      ], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const child = spawn(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          HOST,
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--dir',
+          dir,
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      )
       for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => output.push(`[${port}] ${chunk.toString()}`))
       processes.push(child)
     }
-    for (const port of ports) await waitUntil(`redis-server on port ${port} answers PING`, async () => (await cli(port, 'ping').catch(() => '')).trim() === 'PONG')
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((port) => `${HOST}:${port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: STARTUP_TIMEOUT_MS })
+    for (const port of ports)
+      await waitUntil(`redis-server on port ${port} answers PING`, async () => (await cli(port, 'ping').catch(() => '')).trim() === 'PONG')
+    await run('redis-cli', ['--cluster', 'create', ...ports.map((port) => `${HOST}:${port}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: STARTUP_TIMEOUT_MS,
+    })
     for (const port of ports) {
       await waitUntil(`node ${port} reports cluster_state:ok`, async () => /cluster_state:ok/.test(await cli(port, 'cluster', 'info').catch(() => '')))
     }
@@ -79,7 +107,10 @@ export async function startRedisCluster(): Promise<LocalRedisCluster> {
       cli,
       close,
       async connect(options = {}) {
-        const client = new Cluster(ports.map((port) => ({ host: HOST, port })), { lazyConnect: true, ...options })
+        const client = new Cluster(
+          ports.map((port) => ({ host: HOST, port })),
+          { lazyConnect: true, ...options },
+        )
         client.on('error', () => undefined) // a test asserts on command results; connection noise must not crash mocha
         clients.push(client)
         await client.connect()
@@ -89,7 +120,9 @@ export async function startRedisCluster(): Promise<LocalRedisCluster> {
   } catch (error) {
     const seen = output.join('').split('\n').filter(Boolean).slice(-20).join('\n')
     await close()
-    throw new Error(`could not start a local Redis Cluster: ${error instanceof Error ? error.message : String(error)}\nlast server output:\n${seen}`, { cause: error })
+    throw new Error(`could not start a local Redis Cluster: ${error instanceof Error ? error.message : String(error)}\nlast server output:\n${seen}`, {
+      cause: error,
+    })
   }
 }
 
