@@ -2,6 +2,7 @@
 import { BUCKET_PATTERN, REGION_PATTERN } from './cos/names.js'
 import type { AuthorizeHook, CacheOptions, CacheStore, Logger, RateLimitLayerOptions, StsClientLike, StsOptions, StsRouterOptions } from './types.js'
 import { resolveUploadOptions, type ResolvedUploadOptions } from './upload/options.js'
+import { editDistance } from './edit-distance.js'
 
 /** A configuration mistake, thrown by createStsRouter. `code` is stable: `ERR_COS_STS_<OPTION>`. */
 export class ConfigError extends Error {
@@ -492,17 +493,4 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? value.slice(0, 60) + '…' : value)
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value)
   return typeof value
-}
-
-/** Levenshtein distance, for "did you mean" on option typos. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    previous = current
-  }
-  return previous[b.length] ?? 0
 }

@@ -1,4 +1,5 @@
 // The condition keys COS documents, so a misspelt key (which makes COS refuse every request) is caught with a did-you-mean.
+import { editDistance } from '../edit-distance.js'
 
 /*
  * Source: COS "生效条件" / "Conditions" (https://cloud.tencent.com/document/product/436/71306,
@@ -29,17 +30,4 @@ export function nearestConditionKey(key: string): string | undefined {
   const fold = (text: string): string => text.toLowerCase().replace(/_/g, '-')
   const known = [...CONDITION_KEYS]
   return known.find((candidate) => fold(candidate) === fold(key)) ?? known.find((candidate) => editDistance(candidate, key) <= 2)
-}
-
-/** Levenshtein distance. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    previous = current
-  }
-  return previous[b.length] ?? 0
 }
