@@ -145,57 +145,16 @@ export function resolveOptions(options: StsRouterOptions, env: NodeJS.ProcessEnv
     throw new ConfigError('options', 'must be an object', 'call createStsRouter({ bucket, region, authorize, ... })')
   }
   rejectUnknown('', options, KNOWN_OPTIONS)
-
-  const secretId = options.secretId ?? env['TENCENTCLOUD_SECRET_ID']
-  const secretKey = options.secretKey ?? env['TENCENTCLOUD_SECRET_KEY']
-  if (!isCleanString(secretId)) {
-    throw new ConfigError(
-      'secretId',
-      'is missing or not a plain string',
-      'pass secretId or set TENCENTCLOUD_SECRET_ID to the SecretId of a CAM sub-account key',
-    )
-  }
-  if (!isCleanString(secretKey)) {
-    // Never echo the value: it may be the real key with a stray character.
-    throw new ConfigError(
-      'secretKey',
-      'is missing or not a plain string',
-      'pass secretKey or set TENCENTCLOUD_SECRET_KEY to the SecretKey of the same key pair',
-    )
-  }
-
-  const bucket = options.bucket
-  if (typeof bucket !== 'string' || !BUCKET_PATTERN.test(bucket) || bucket.length > 50) {
-    throw new ConfigError(
-      'bucket',
-      `must be \`BucketName-APPID\` (got ${describe(bucket)})`,
-      "use the full bucket name shown in the COS console, e.g. 'examplebucket-1250000000'",
-    )
-  }
-  const region = options.region
-  if (typeof region !== 'string' || !REGION_PATTERN.test(region)) {
-    throw new ConfigError('region', `must be a COS region such as 'ap-guangzhou' (got ${describe(region)})`, "pass the bucket's region from the COS console")
-  }
-
+  const { secretId, secretKey } = resolvePermanentKey(options, env)
+  const { bucket, region } = resolveBucket(options)
   if (typeof options.authorize !== 'function') {
     throw new ConfigError('authorize', 'must be a function (req) => grant | null | false', 'pass the hook that tells who is asking and what they may do')
   }
-
   const sts = resolveSts(options.sts, region)
   const durationSeconds = options.durationSeconds ?? DURATION_LIMITS.defaultSeconds
   const durationProblem = checkDuration(durationSeconds, sts.roleArn !== undefined)
   if (durationProblem) throw new ConfigError('durationSeconds', durationProblem.problem, durationProblem.fix)
-
-  for (const hook of ['onIssue', 'onError'] as const) {
-    if (options[hook] !== undefined && typeof options[hook] !== 'function') {
-      throw new ConfigError(hook, 'must be a function', `pass a function or leave ${hook} out`)
-    }
-  }
-  const logger = options.logger ?? console
-  if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
-    throw new ConfigError('logger', 'must have warn() and error() methods', 'pass console, a pino/winston logger, or leave logger out')
-  }
-
+  const logger = resolveObservers(options)
   const authorizeTimeoutMs = wholeNumber(
     'authorizeTimeoutMs',
     options.authorizeTimeoutMs,
@@ -237,6 +196,59 @@ export function resolveOptions(options: StsRouterOptions, env: NodeJS.ProcessEnv
   }
 }
 
+/** The permanent key, from the options or the two environment variables; never echoed in an error. */
+function resolvePermanentKey(options: StsRouterOptions, env: NodeJS.ProcessEnv): { secretId: string; secretKey: string } {
+  const secretId = options.secretId ?? env['TENCENTCLOUD_SECRET_ID']
+  const secretKey = options.secretKey ?? env['TENCENTCLOUD_SECRET_KEY']
+  if (!isCleanString(secretId)) {
+    throw new ConfigError(
+      'secretId',
+      'is missing or not a plain string',
+      'pass secretId or set TENCENTCLOUD_SECRET_ID to the SecretId of a CAM sub-account key',
+    )
+  }
+  if (!isCleanString(secretKey)) {
+    // Never echo the value: it may be the real key with a stray character.
+    throw new ConfigError(
+      'secretKey',
+      'is missing or not a plain string',
+      'pass secretKey or set TENCENTCLOUD_SECRET_KEY to the SecretKey of the same key pair',
+    )
+  }
+  return { secretId, secretKey }
+}
+
+/** The default bucket and region of every grant. */
+function resolveBucket(options: StsRouterOptions): { bucket: string; region: string } {
+  const bucket = options.bucket
+  if (typeof bucket !== 'string' || !BUCKET_PATTERN.test(bucket) || bucket.length > 50) {
+    throw new ConfigError(
+      'bucket',
+      `must be \`BucketName-APPID\` (got ${describe(bucket)})`,
+      "use the full bucket name shown in the COS console, e.g. 'examplebucket-1250000000'",
+    )
+  }
+  const region = options.region
+  if (typeof region !== 'string' || !REGION_PATTERN.test(region)) {
+    throw new ConfigError('region', `must be a COS region such as 'ap-guangzhou' (got ${describe(region)})`, "pass the bucket's region from the COS console")
+  }
+  return { bucket, region }
+}
+
+/** The hooks must be functions when given; the logger (default console) needs warn() and error(). */
+function resolveObservers(options: StsRouterOptions): Logger {
+  for (const hook of ['onIssue', 'onError'] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== 'function') {
+      throw new ConfigError(hook, 'must be a function', `pass a function or leave ${hook} out`)
+    }
+  }
+  const logger = options.logger ?? console
+  if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
+    throw new ConfigError('logger', 'must have warn() and error() methods', 'pass console, a pino/winston logger, or leave logger out')
+  }
+  return logger
+}
+
 /** Checks a duration against what the STS action allows; returns what is wrong and the fix, or undefined. */
 export function checkDuration(seconds: unknown, assumeRole: boolean): { problem: string; fix: string } | undefined {
   const max = assumeRole ? DURATION_LIMITS.assumeRoleMax : DURATION_LIMITS.federationMax
@@ -255,36 +267,7 @@ function resolveSts(sts: StsRouterOptions['sts'], region: string): ResolvedStsOp
     throw new ConfigError('sts', 'must be an object { endpoint, protocol, region, timeoutMs, roleArn, client }', 'leave sts out for the public STS endpoint')
   }
   rejectUnknown('sts.', sts, KNOWN_STS_OPTIONS)
-  const endpoint = sts.endpoint ?? 'sts.tencentcloudapi.com'
-  if (typeof endpoint !== 'string' || !ENDPOINT_PATTERN.test(endpoint)) {
-    throw new ConfigError(
-      'sts.endpoint',
-      `must be a host with an optional port and no scheme (got ${describe(endpoint)})`,
-      "use e.g. 'sts.internal.tencentcloudapi.com' or '127.0.0.1:9000' and put the scheme in sts.protocol",
-    )
-  }
-  const protocol = sts.protocol === undefined ? 'https:' : String(sts.protocol).replace(/\/\/$/, '')
-  if (protocol !== 'https:' && protocol !== 'http:') {
-    throw new ConfigError(
-      'sts.protocol',
-      `must be 'https:' or 'http:' (got ${describe(sts.protocol)})`,
-      "leave it out for HTTPS, or pass 'http:' for a local STS",
-    )
-  }
-  if (sts.allowInsecureHttp !== undefined && typeof sts.allowInsecureHttp !== 'boolean') {
-    throw new ConfigError(
-      'sts.allowInsecureHttp',
-      `must be true or false (got ${describe(sts.allowInsecureHttp)})`,
-      'leave it out unless a plain-HTTP STS outside loopback and private addresses is really meant',
-    )
-  }
-  if (protocol === 'http:' && !isPrivateHost(hostOf(endpoint)) && sts.allowInsecureHttp !== true) {
-    throw new ConfigError(
-      'sts.protocol',
-      `is 'http:' for ${describe(endpoint)}, which is not a loopback or private address: the temporary keys would cross the network in clear`,
-      "use 'https:' (the default), or set sts.allowInsecureHttp: true if a plain-HTTP hop is really safe here",
-    )
-  }
+  const { endpoint, protocol } = resolveStsTarget(sts)
   const stsRegion = sts.region ?? region
   if (typeof stsRegion !== 'string' || !REGION_PATTERN.test(stsRegion)) {
     throw new ConfigError('sts.region', `must be a region such as 'ap-guangzhou' (got ${describe(stsRegion)})`, 'leave it out to use the region option')
@@ -324,6 +307,41 @@ function resolveSts(sts: StsRouterOptions['sts'], region: string): ResolvedStsOp
   const maxQueue = wholeNumber('sts.maxQueue', sts.maxQueue, 1000, 0, 100_000, 'use 0 to refuse at once when the budget is spent, or e.g. 1000')
   const maxRetries = wholeNumber('sts.maxRetries', sts.maxRetries, 2, 0, 5, 'use 0 to never retry, or e.g. 2')
   return { endpoint, protocol, region: stsRegion, timeoutMs, roleArn, client, maxCallsPerSecond, maxConcurrency, maxQueue, maxRetries }
+}
+
+/** Where the STS calls go: a host with an optional port, and a protocol that never sends keys in clear across a network. */
+function resolveStsTarget(sts: StsOptions): { endpoint: string; protocol: 'https:' | 'http:' } {
+  const endpoint = sts.endpoint ?? 'sts.tencentcloudapi.com'
+  if (typeof endpoint !== 'string' || !ENDPOINT_PATTERN.test(endpoint)) {
+    throw new ConfigError(
+      'sts.endpoint',
+      `must be a host with an optional port and no scheme (got ${describe(endpoint)})`,
+      "use e.g. 'sts.internal.tencentcloudapi.com' or '127.0.0.1:9000' and put the scheme in sts.protocol",
+    )
+  }
+  const protocol = sts.protocol === undefined ? 'https:' : String(sts.protocol).replace(/\/\/$/, '')
+  if (protocol !== 'https:' && protocol !== 'http:') {
+    throw new ConfigError(
+      'sts.protocol',
+      `must be 'https:' or 'http:' (got ${describe(sts.protocol)})`,
+      "leave it out for HTTPS, or pass 'http:' for a local STS",
+    )
+  }
+  if (sts.allowInsecureHttp !== undefined && typeof sts.allowInsecureHttp !== 'boolean') {
+    throw new ConfigError(
+      'sts.allowInsecureHttp',
+      `must be true or false (got ${describe(sts.allowInsecureHttp)})`,
+      'leave it out unless a plain-HTTP STS outside loopback and private addresses is really meant',
+    )
+  }
+  if (protocol === 'http:' && !isPrivateHost(hostOf(endpoint)) && sts.allowInsecureHttp !== true) {
+    throw new ConfigError(
+      'sts.protocol',
+      `is 'http:' for ${describe(endpoint)}, which is not a loopback or private address: the temporary keys would cross the network in clear`,
+      "use 'https:' (the default), or set sts.allowInsecureHttp: true if a plain-HTTP hop is really safe here",
+    )
+  }
+  return { endpoint, protocol }
 }
 
 /** The host part of `host[:port]`. */
