@@ -64,8 +64,8 @@ async function main(): Promise<void> {
     rows.push({
       case: `cache hit (${HIT_CONNECTIONS} conn.)`,
       figure: `${fmt(hitRate)} req/s = ${(hitRate / bareRate).toFixed(2)}× bare; server CPU ${hitCpu.toFixed(0)} µs/req = ${(bareCpu / hitCpu).toFixed(2)}× bare's rate`,
-      target: '≥ 0.85× bare',
-      met: hitRate / bareRate >= 0.85,
+      target: '≥ 0.95× bare res.json',
+      met: hitRate / bareRate >= 0.95,
     })
 
     // 2. Cached vs cache: false at low concurrency, where the uncached side is bound by STS latency (connections / 50 ms).
