@@ -30,7 +30,8 @@ async function main(): Promise<void> {
   const routers = {
     memory: routerFor({}),
     redis: routerFor({ store: createRedisCacheStore({ client, prefix: `${prefix}hit:` }) }),
-    pause: routerFor({ store: createRedisCacheStore({ client, prefix: `${prefix}pause:` }) }),
+    // A first level shorter than the pause: every user's next request meets the paused store, the worst case for STS calls.
+    pause: routerFor({ store: createRedisCacheStore({ client, prefix: `${prefix}pause:` }), firstLevelTtlMs: 100 }),
     burst: routerFor({ store: createRedisCacheStore({ client, prefix: `${prefix}burst:` }) }),
   }
 

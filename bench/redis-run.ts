@@ -108,7 +108,7 @@ async function main(): Promise<void> {
       const served = loads.reduce((sum, result) => sum + result.requests.total, 0)
       const failed = loads.reduce((sum, result) => sum + result.non2xx + result.errors, 0)
       rows.push({
-        case: `${PAUSE.ms} ms CLIENT PAUSE under load (${INSTANCES} instances, ${CONNECTIONS} conn., ${fmt(USERS)} users, ${PAUSE.loadSeconds} s)`,
+        case: `${PAUSE.ms} ms CLIENT PAUSE under load (${INSTANCES} instances, first level 100 ms, ${CONNECTIONS} conn., ${fmt(USERS)} users, ${PAUSE.loadSeconds} s)`,
         figure: `STS calls per process: ${extra.join(', ')}; store errors per process: ${storeErrors.join(', ')}; ${fmt(served)} requests, ${failed} not 200`,
         target: '≤ 20 STS calls per process, all 200',
         met: Math.max(...extra) <= 20 && failed === 0 && storeErrors.some((count) => count > 0),

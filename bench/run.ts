@@ -5,8 +5,8 @@ import { join } from 'node:path'
 import autocannon from 'autocannon'
 
 const STS_LATENCY_MS = 50
-const SECONDS = 5 // per measured case; each is preceded by a 1 s warm-up
-const ROUNDS = 2 // bare and cache-hit alternate this many times
+const SECONDS = 3 // per measured case; each is preceded by a 1 s warm-up
+const ROUNDS = 4 // bare, cache-hit and bare-raw alternate this many times: short rounds average out a shared machine's drift
 const HIT_CONNECTIONS = 10
 const LOW_CONNECTIONS = 5
 const LOAD = { requests: 10_000, subjects: 500, connections: 100 }
