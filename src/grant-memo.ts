@@ -57,7 +57,7 @@ export function exactJson(grant: unknown): string | undefined {
 }
 
 /** A remembered plan is shared by many requests: nothing may change it. */
-function deepFreeze<T>(value: T): T {
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     for (const inner of Object.values(value)) deepFreeze(inner)
     Object.freeze(value)

@@ -2,6 +2,7 @@
 import type { Request } from 'express'
 import type { KeyCache, ScopeRequest } from './cache.js'
 import { RouteError } from './errors.js'
+import { deepFreeze } from './grant-memo.js'
 import { isRecord } from './grant/describe.js'
 import type { ResolvedOptions } from './options.js'
 import { buildPolicy, type GrantPlan } from './policy.js'
@@ -32,11 +33,17 @@ export function createIssuer(
   callSts: StsCaller,
   now: () => number = Date.now,
 ): Issuer {
-  const prepared = (plan: GrantPlan, objectKey: string | undefined): PreparedIssue => ({
-    plan,
-    scope: { subject: plan.subject, bucket: plan.bucket, region: plan.region, policy: buildPolicy(plan), durationSeconds: plan.durationSeconds },
-    objectKey,
-  })
+  // A remembered grant's plan is frozen and shared by all its requests (grant-memo.ts): its scope is built once, and
+  // frozen too, so the cache may remember the scope's id. Narrowed and upload plans are new objects each request.
+  const scopes = new WeakMap<GrantPlan, ScopeRequest>()
+  const scopeOf = (plan: GrantPlan): ScopeRequest => {
+    const known = scopes.get(plan)
+    if (known !== undefined) return known
+    const scope = { subject: plan.subject, bucket: plan.bucket, region: plan.region, policy: buildPolicy(plan), durationSeconds: plan.durationSeconds }
+    if (Object.isFrozen(plan)) scopes.set(plan, deepFreeze(scope))
+    return scope
+  }
+  const prepared = (plan: GrantPlan, objectKey: string | undefined): PreparedIssue => ({ plan, scope: scopeOf(plan), objectKey })
 
   return {
     async prepare(granted, grant, body, req) {

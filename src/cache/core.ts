@@ -160,6 +160,16 @@ export function createKeyCache(settings: KeyCacheSettings): KeyCache {
   }
 
   /** A key this process can serve now without a network call, or undefined. */
+  // A frozen scope (a remembered grant's, see issue.ts) is the same object on every request: hash it once.
+  const scopeIds = new WeakMap<ScopeRequest, string>()
+  function idOf(scope: ScopeRequest): string {
+    const known = scopeIds.get(scope)
+    if (known !== undefined) return known
+    const scopeId = scopeIdOf(scope, settings.secretId, settings.mode)
+    if (Object.isFrozen(scope)) scopeIds.set(scope, scopeId)
+    return scopeId
+  }
+
   function heldKey(scope: ScopeRequest, scopeId: string, freshOnly: boolean): IssuedKey | undefined {
     if (firstLevel === undefined) return level.peek(scope.subject, scopeId)
     const held = firstLevel.get(scopeId)
@@ -169,11 +179,11 @@ export function createKeyCache(settings: KeyCacheSettings): KeyCache {
 
   return {
     isServable(scope) {
-      return heldKey(scope, scopeIdOf(scope, settings.secretId, settings.mode), false) !== undefined
+      return heldKey(scope, idOf(scope), false) !== undefined
     },
 
     async issue(scope, fill) {
-      const scopeId = scopeIdOf(scope, settings.secretId, settings.mode)
+      const scopeId = idOf(scope)
       const held = heldKey(scope, scopeId, true)
       if (held !== undefined) {
         counters.hits++
