@@ -23,8 +23,8 @@ export interface PreparedIssue {
 export interface Issuer {
   /** Reads `{ scope }`, `{ upload }` or nothing (the whole grant) against the granted plan; throws the contract's 4xx/500 before STS. */
   prepare(granted: GrantPlan, grant: Grant, body: unknown, req: Request | undefined): Promise<PreparedIssue>
-  /** The key from the cache or STS, as the 200 body and the onIssue event. */
-  issue(prepared: PreparedIssue): Promise<{ body: CredentialsResponse; event: IssueEvent }>
+  /** The key from the cache or STS, as the 200 body; `event()` builds onIssue's event only when there is a hook. */
+  issue(prepared: PreparedIssue): Promise<{ body: CredentialsResponse; cached: boolean; event: () => IssueEvent }>
 }
 
 export function createIssuer(
@@ -67,7 +67,7 @@ export function createIssuer(
 
     async issue({ plan, scope, objectKey }) {
       const { key, cached } = await cache.issue(scope, () => callSts({ subject: plan.subject, policy: scope.policy, durationSeconds: plan.durationSeconds }))
-      return { body: credentialsBody(key, plan, now(), objectKey), event: issueEvent(key, plan, cached) }
+      return { body: credentialsBody(key, plan, now(), objectKey), cached, event: () => issueEvent(key, plan, cached) }
     },
   }
 }

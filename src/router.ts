@@ -80,33 +80,40 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
     }
   }
 
-  const prepareStep: RequestHandler = async (req, res, next) => {
-    try {
-      const { grant, plan } = state(res)
-      state(res).prepared = await issuer.prepare(plan as GrantPlan, grant as Grant, req.method === 'POST' ? req.body : undefined, req)
-      next()
-    } catch (error) {
-      next(error)
-    }
+  const prepare = async (req: Request, res: Response): Promise<void> => {
+    const { grant, plan } = state(res)
+    state(res).prepared = await issuer.prepare(plan as GrantPlan, grant as Grant, req.method === 'POST' ? req.body : undefined, req)
   }
-
-  const issueStep: RequestHandler = async (_req, res, next) => {
-    try {
-      const { body, event } = await issuer.issue(state(res).prepared as PreparedIssue)
-      state(res).fromCache = event.cached
-      writeJson(res, 200, body)
-      notify(resolved, () => resolved.onIssue?.(event))
-    } catch (error) {
-      next(error)
-    }
+  const answer = async (res: Response): Promise<void> => {
+    const { body, cached, event } = await issuer.issue(state(res).prepared as PreparedIssue)
+    state(res).fromCache = cached
+    writeJson(res, 200, body)
+    if (resolved.onIssue !== undefined) notify(resolved, () => resolved.onIssue?.(event()))
   }
+  const step =
+    (run: (req: Request, res: Response) => Promise<void>): RequestHandler =>
+    (req, res, next) => {
+      run(req, res).then(() => {
+        if (!res.headersSent) next()
+      }, next)
+    }
+  // The per-subject layer sits between preparing (it needs the request's scope) and answering; without it they are one step.
+  const issueSteps =
+    perSubject.length > 0
+      ? [step(prepare), ...perSubject, step((_req, res) => answer(res))]
+      : [
+          step(async (req, res) => {
+            await prepare(req, res)
+            await answer(res)
+          }),
+        ]
 
   const issue = async (grant: Grant, request: IssueOptions = {}): Promise<CredentialsResponse> => {
     try {
       const body: unknown = request
       const prepared = await issuer.prepare(planFor(grant), grant, body, undefined)
       const { body: answer, event } = await issuer.issue(prepared)
-      notify(resolved, () => resolved.onIssue?.(event))
+      if (resolved.onIssue !== undefined) notify(resolved, () => resolved.onIssue?.(event()))
       return answer
     } catch (error) {
       throw toRouteError(error)
@@ -117,8 +124,8 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
   router
     .route('/')
     .head(methodNotAllowed)
-    .get(...perIp, authorizeStep, prepareStep, ...perSubject, issueStep)
-    .post(...perIp, requireJsonBody, readJsonBody, authorizeStep, prepareStep, ...perSubject, issueStep)
+    .get(...perIp, authorizeStep, ...issueSteps)
+    .post(...perIp, requireJsonBody, readJsonBody, authorizeStep, ...issueSteps)
     .all(methodNotAllowed)
   router.use(errorHandler(resolved))
   return Object.assign(router, { invalidate: (subject: string) => cache.invalidate(subject), cacheStats: () => cache.stats(), issue })
