@@ -6,24 +6,15 @@ import type { AuthorizeHook, Grant } from './types.js'
 /**
  * The hook's grant, or the contract's error. A hook that has not settled after `timeoutMs` (a hung session store)
  * answers 504 AuthorizeTimeout instead of holding the request; its late outcome is ignored, a late rejection too.
+ * A hook that answers synchronously needs no timer (the hit path stays free of one).
  */
 export async function authorizeRequest(authorize: AuthorizeHook, req: Request, timeoutMs: number): Promise<Grant> {
   let outcome: unknown
-  let timer: NodeJS.Timeout | undefined
   try {
-    const pending = Promise.resolve().then(() => authorize(req))
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RouteError('AuthorizeTimeout', undefined, { cause: { message: `authorize did not settle within ${timeoutMs} ms` } })),
-        timeoutMs,
-      )
-    })
-    pending.catch(() => undefined) // a rejection after the deadline is not unhandled
-    outcome = await Promise.race([pending, deadline])
+    outcome = authorize(req)
+    if (isThenable(outcome)) outcome = await settleWithin(outcome, timeoutMs)
   } catch (error) {
     throw error instanceof RouteError && error.code === 'AuthorizeTimeout' ? error : fromThrown(error)
-  } finally {
-    clearTimeout(timer)
   }
   if (outcome === null || outcome === undefined) throw new RouteError('Unauthenticated')
   if (outcome === false) throw new RouteError('AccessDenied')
@@ -48,4 +39,26 @@ function statusOf(error: unknown): number | undefined {
   const { status, statusCode } = error as { status?: unknown; statusCode?: unknown }
   const value = status ?? statusCode
   return typeof value === 'number' && Number.isInteger(value) ? value : undefined
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
+}
+
+/** The promise's outcome, or AuthorizeTimeout after `timeoutMs`; a rejection after that is swallowed, never unhandled. */
+async function settleWithin(pending: PromiseLike<unknown>, timeoutMs: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined
+  const settled = Promise.resolve(pending)
+  settled.catch(() => undefined)
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new RouteError('AuthorizeTimeout', undefined, { cause: { message: `authorize did not settle within ${timeoutMs} ms` } })),
+      timeoutMs,
+    )
+  })
+  try {
+    return await Promise.race([settled, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
 }
