@@ -67,7 +67,7 @@ export interface ResolvedOptions {
   onIssue: StsRouterOptions['onIssue']
   onError: StsRouterOptions['onError']
   logger: Logger
-  /** Server-chosen uploads (upload-options.ts). */
+  /** Server-chosen uploads (upload/options.ts). */
   uploadKey: ResolvedUploadOptions['uploadKey']
   uploadLimits: ResolvedUploadOptions['uploadLimits']
 }

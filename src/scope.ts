@@ -38,7 +38,7 @@ export function parseRequestedScope(body: unknown): Array<Partial<ScopeItem> & P
  * region, action in that statement, key or prefix inside one of its prefixes); the new statement keeps that
  * statement's condition. Prefixes are merged into one statement only when they came from the same grant
  * statement with the same actions, so every action × prefix pair of the key was checked on its own.
- * Items that are all upload steps of one object key get the key for that whole upload (upload-scope.ts):
+ * Items that are all upload steps of one object key get the key for that whole upload (upload/file-scope.ts):
  * cos-js-sdk-v5 asks once per step, and every step then names the same scope, so one STS call per file.
  */
 export function narrowPlan(plan: GrantPlan, items: NonNullable<ReturnType<typeof parseRequestedScope>>): GrantPlan {
