@@ -1,14 +1,13 @@
 // `npm run bench:redis` (also run by `npm run bench`): the Redis store on real redis-server and app processes — hit vs in-memory vs bare, a 300 ms CLIENT PAUSE under load, a burst of new users on 3 instances, bytes per user.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import http from 'node:http'
-import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
 import { createKeyCache } from '../src/cache.js'
 import { createRedisCacheStore } from '../src/redis.js'
 import type { IssuedKey } from '../src/sts.js'
 import { startRedisServer } from '../test/support/redis-server.js'
+import { child, firstLine, fmt, print, type Row } from './harness.js'
 import { BENCH_BUCKET, BENCH_REGION, BENCH_SECRET_ID, BENCH_SECRET_KEY } from './keys.js'
 
 const STS_LATENCY_MS = 50
@@ -23,12 +22,6 @@ const BURST_MS = 1000
 /** `BENCH_CASES=burst,pause npm run bench:redis` runs only those cases (hit, pause, burst, size); all by default. */
 const CASES = new Set((process.env['BENCH_CASES'] ?? 'hit,pause,burst,size').split(','))
 
-interface Row {
-  case: string
-  figure: string
-  target: string
-  met: boolean | undefined
-}
 interface App {
   url: string
 }
@@ -165,7 +158,10 @@ async function main(): Promise<void> {
       })
     }
 
-    print(rows)
+    print(
+      `express-cos-sts Redis store — Node ${process.version}, redis-server on a free port, local STS latency ${STS_LATENCY_MS} ms, ${SECONDS} s per hit case`,
+      rows,
+    )
     if (rows.some((row) => row.met === false)) process.exitCode = 1
   } finally {
     for (const spawned of children) spawned.kill()
@@ -261,32 +257,6 @@ async function bytesPerUser(client: import('ioredis').Redis, prefix: string, siz
   client.disconnect()
   return { entry, mark, value, total: entry + mark }
 }
-
-function child(file: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(__dirname, file), ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
-}
-
-function firstLine<T>(spawned: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    if (!spawned.stdout) return reject(new Error('child has no stdout'))
-    const lines = createInterface({ input: spawned.stdout })
-    lines.once('line', (line) => resolve(JSON.parse(line) as T))
-    spawned.once('exit', (code) => reject(new Error(`bench child exited with ${code} before reporting`)))
-  })
-}
-
-function print(rows: Row[]): void {
-  const header = ['case', 'figure', 'target', '']
-  const cells = rows.map((row) => [row.case, row.figure, row.target, row.met === undefined ? '' : row.met ? 'met' : 'MISSED'])
-  const widths = header.map((title, i) => Math.max(title.length, ...cells.map((cell) => (cell[i] ?? '').length)))
-  const line = (cell: string[]) => `| ${cell.map((text, i) => text.padEnd(widths[i] ?? 0)).join(' | ')} |`
-  console.log(
-    `\nexpress-cos-sts Redis store — Node ${process.version}, redis-server on a free port, local STS latency ${STS_LATENCY_MS} ms, ${SECONDS} s per hit case\n`,
-  )
-  console.log([line(header), line(widths.map((width) => '-'.repeat(width))), ...cells.map(line)].join('\n'))
-}
-
-const fmt = (value: number) => Math.round(value).toLocaleString('en-US')
 
 main().catch((error: unknown) => {
   console.error(error)

@@ -1,8 +1,7 @@
 // `npm run bench`: the key cache's figures in one run — hit vs bare Express, cached vs uncached, 10,000 requests over 500 subjects, memory at 100,000 subjects.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
-import { join } from 'node:path'
+import type { ChildProcess } from 'node:child_process'
 import autocannon from 'autocannon'
+import { child, firstLine, fmt, mean, print, type Row } from './harness.js'
 
 const STS_LATENCY_MS = 50
 const SECONDS = 3 // per measured case; each is preceded by a 1 s warm-up
@@ -12,13 +11,6 @@ const LOW_CONNECTIONS = 5
 const LOAD = { requests: 10_000, subjects: 500, connections: 100 }
 const MEMORY_SUBJECTS = 100_000
 const FOLDER = { files: 100, bytes: Math.round(1.1 * 1024 * 1024) }
-
-interface Row {
-  case: string
-  figure: string
-  target: string
-  met: boolean | undefined
-}
 
 async function main(): Promise<void> {
   const children: ChildProcess[] = []
@@ -133,7 +125,7 @@ async function main(): Promise<void> {
       met: folder.stsCalls === folder.files && folder.tooMany === 0 && folder.stored === folder.files && folder.failed === 0,
     })
 
-    print(rows)
+    print(`express-cos-sts key cache — Node ${process.version}, local STS latency ${STS_LATENCY_MS} ms, ${SECONDS} s per case`, rows)
     if (rows.some((row) => row.met === false)) process.exitCode = 1
   } finally {
     for (const spawned of children) spawned.kill()
@@ -158,33 +150,6 @@ async function rate(url: string, connections: number, headers: Record<string, st
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers and ${result.errors} errors`)
   return { rate: result.requests.average, cpuMicrosPerRequest }
 }
-
-/** A child running a bench/ file with tsx; stdin is a pipe so it exits when this process does. */
-function child(file: string, args: string[], nodeFlags: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(__dirname, file), ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
-}
-
-/** The JSON line a child prints when it is ready (or done). */
-function firstLine<T>(spawned: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    if (!spawned.stdout) return reject(new Error('child has no stdout'))
-    const lines = createInterface({ input: spawned.stdout })
-    lines.once('line', (line) => resolve(JSON.parse(line) as T))
-    spawned.once('exit', (code) => reject(new Error(`bench child exited with ${code} before reporting`)))
-  })
-}
-
-function print(rows: Row[]): void {
-  const header = ['case', 'figure', 'target', '']
-  const cells = rows.map((row) => [row.case, row.figure, row.target, row.met === undefined ? '' : row.met ? 'met' : 'MISSED'])
-  const widths = header.map((title, i) => Math.max(title.length, ...cells.map((cell) => (cell[i] ?? '').length)))
-  const line = (cell: string[]) => `| ${cell.map((text, i) => text.padEnd(widths[i] ?? 0)).join(' | ')} |`
-  console.log(`\nexpress-cos-sts key cache — Node ${process.version}, local STS latency ${STS_LATENCY_MS} ms, ${SECONDS} s per case\n`)
-  console.log([line(header), line(widths.map((width) => '-'.repeat(width))), ...cells.map(line)].join('\n'))
-}
-
-const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length
-const fmt = (value: number) => Math.round(value).toLocaleString('en-US')
 
 main().catch((error: unknown) => {
   console.error(error)
