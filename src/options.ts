@@ -3,6 +3,7 @@ import { BUCKET_PATTERN, REGION_PATTERN } from './cos/names.js'
 import type { AuthorizeHook, CacheOptions, CacheStore, Logger, RateLimitLayerOptions, StsClientLike, StsOptions, StsRouterOptions } from './types.js'
 import { resolveUploadOptions, type ResolvedUploadOptions } from './upload/options.js'
 import { editDistance } from './edit-distance.js'
+import { isPrivateEndpoint } from './sts-endpoint.js'
 
 /** A configuration mistake, thrown by createStsRouter. `code` is stable: `ERR_COS_STS_<OPTION>`. */
 export class ConfigError extends Error {
@@ -334,7 +335,7 @@ function resolveStsTarget(sts: StsOptions): { endpoint: string; protocol: 'https
       'leave it out unless a plain-HTTP STS outside loopback and private addresses is really meant',
     )
   }
-  if (protocol === 'http:' && !isPrivateHost(hostOf(endpoint)) && sts.allowInsecureHttp !== true) {
+  if (protocol === 'http:' && !isPrivateEndpoint(endpoint) && sts.allowInsecureHttp !== true) {
     throw new ConfigError(
       'sts.protocol',
       `is 'http:' for ${describe(endpoint)}, which is not a loopback or private address: the temporary keys would cross the network in clear`,
@@ -342,20 +343,6 @@ function resolveStsTarget(sts: StsOptions): { endpoint: string; protocol: 'https
     )
   }
   return { endpoint, protocol }
-}
-
-/** The host part of `host[:port]`. */
-function hostOf(endpoint: string): string {
-  return endpoint.replace(/:\d+$/, '').toLowerCase()
-}
-
-/** Loopback or private (RFC 1918) addresses, where a plain-HTTP hop never leaves the machine or the private network. */
-export function isPrivateHost(host: string): boolean {
-  if (host === 'localhost' || host.endsWith('.localhost')) return true
-  const octets = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host)?.slice(1).map(Number)
-  if (octets === undefined || octets.some((octet) => octet > 255)) return false
-  const [a, b] = octets as [number, number]
-  return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)
 }
 
 function wholeNumber(option: string, value: unknown, fallback: number, min: number, max: number, fix: string): number {

@@ -7,6 +7,7 @@ import type { ResolvedOptions } from './options.js'
 import { BudgetExhausted, createCallBudget } from './sts-budget.js'
 import { withRetries } from './sts-retry.js'
 import type { CamPolicy, StsAnswer, StsClientLike } from './types.js'
+import { isLoopbackEndpoint } from './sts-endpoint.js'
 
 /** What one STS call asks for. */
 export interface StsRequest {
@@ -43,7 +44,7 @@ export function createStsCaller(options: Pick<ResolvedOptions, 'secretId' | 'sec
           protocol: `${sts.protocol}//`,
           reqTimeout: sts.timeoutMs / 1000 + 1,
           // The SDK follows http_proxy when given no agent; a loopback STS (tests, the example) must not go through one.
-          ...(isLoopback(sts.endpoint) ? { agent: new http.Agent({ keepAlive: true }) } : {}),
+          ...(isLoopbackEndpoint(sts.endpoint) ? { agent: new http.Agent({ keepAlive: true }) } : {}),
         },
       },
     })
@@ -94,11 +95,6 @@ export function createStsCaller(options: Pick<ResolvedOptions, 'secretId' | 'sec
 
 /** STS's limit is per second; the budget counts each call until a second after its answer, so delays on the way cannot bunch calls up at STS. */
 export const STS_WINDOW_MS = 1000
-
-function isLoopback(endpoint: string): boolean {
-  const host = endpoint.replace(/:\d+$/, '')
-  return host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host)
-}
 
 /** AssumeRole's RoleSessionName: 2..128 of `[\w+=,.@-]`, derived from the subject so the cloud audit log names the user. */
 export function roleSessionName(subject: string): string {

@@ -130,6 +130,7 @@ describe('options', () => {
     throwsNaming({ ...valid, sts: { protocol: 'http:', endpoint: '8.8.8.8:80' } }, 'sts.protocol', /https:/)
     throwsNaming({ ...valid, sts: { protocol: 'http:', endpoint: '172.32.0.1' } }, 'sts.protocol', /allowInsecureHttp/)
     throwsNaming({ ...valid, sts: { protocol: 'http:', endpoint: '127.0.0.1.example.com' } }, 'sts.protocol', /allowInsecureHttp/)
+    throwsNaming({ ...valid, sts: { protocol: 'http:', endpoint: 'dev.localhost:9000' } }, 'sts.protocol', /allowInsecureHttp/)
     throwsNaming({ ...valid, sts: { allowInsecureHttp: 'yes' } }, 'sts.allowInsecureHttp', /leave it out/)
     for (const endpoint of ['127.0.0.1:9000', 'localhost:9000', '10.0.0.5', '172.16.3.4:8080', '192.168.1.10:9000']) {
       assert.doesNotThrow(() => createStsRouter({ ...valid, sts: { protocol: 'http:', endpoint } }), endpoint)
