@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { auditGrant } from './audit.js'
+import { messageOf } from './errors.js'
 import { DOCTOR_USAGE, runDoctor } from './doctor.js'
 import type { AuditReport } from './types.js'
 import { GRANT_LIMITS } from './grant/limits.js'
@@ -39,7 +40,7 @@ function main(argv: string[]): number {
       },
     })
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error))
+    throw new UsageError(messageOf(error))
   }
   const { values, positionals } = parsed
   if (values.help) {
@@ -81,7 +82,7 @@ function readGrant(file: string): unknown {
   try {
     return JSON.parse(text) as unknown
   } catch (error) {
-    throw new FileError(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`)
+    throw new FileError(`${file} is not valid JSON: ${messageOf(error)}`)
   }
 }
 
@@ -138,7 +139,7 @@ async function run(argv: string[]): Promise<number> {
   try {
     outcome = await runDoctor(argv.slice(1))
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error), { cause: DOCTOR_USAGE })
+    throw new UsageError(messageOf(error), { cause: DOCTOR_USAGE })
   }
   process.stdout.write(`${outcome.lines.join('\n')}\n`)
   return outcome.ok ? 0 : 1
@@ -152,11 +153,7 @@ run(process.argv.slice(2)).then(
     // A crash is not a finding: report it apart from exit status 1.
     const usage = error instanceof UsageError && typeof error.cause === 'string' ? error.cause : USAGE
     const message =
-      error instanceof UsageError
-        ? `${error.message}\n\n${usage}`
-        : error instanceof FileError
-          ? error.message
-          : `unexpected error: ${error instanceof Error ? error.message : String(error)}`
+      error instanceof UsageError ? `${error.message}\n\n${usage}` : error instanceof FileError ? error.message : `unexpected error: ${messageOf(error)}`
     process.stderr.write(`express-cos-sts: ${message}\n`)
     process.exitCode = 2
   },

@@ -1,6 +1,6 @@
 // `express-cos-sts doctor`: one STS call with a minimal policy, using the app's environment, and what is wrong in plain words.
 import { parseArgs } from 'node:util'
-import { RouteError } from './errors.js'
+import { messageOf, RouteError } from './errors.js'
 import { ConfigError, resolveOptions } from './options.js'
 import { resourceOf } from './cos/names.js'
 import { stsHint } from './sts-hints.js'
@@ -83,7 +83,7 @@ export async function runDoctor(argv: string[], env: NodeJS.ProcessEnv = process
 
 /** One line: STS's code and the remedy, or why STS could not be reached. */
 function diagnose(error: unknown, target: string): string {
-  if (!(error instanceof RouteError)) return `✗ unexpected failure: ${error instanceof Error ? error.message : String(error)}`
+  if (!(error instanceof RouteError)) return `✗ unexpected failure: ${messageOf(error)}`
   const cause = error.cause as { message?: unknown } | undefined
   const said = typeof cause?.message === 'string' && cause.message !== '' ? ` STS said: "${cause.message}".` : ''
   if (error.stsCode !== undefined) {

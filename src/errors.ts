@@ -92,3 +92,8 @@ export function errorSummary(error: unknown): Record<string, unknown> {
   const { name, message, code, requestId, httpCode, type } = error as Record<string, unknown>
   return Object.fromEntries(Object.entries({ name, message, code, requestId, httpCode, type }).filter(([, value]) => value !== undefined && value !== ''))
 }
+
+/** An error's message, or the thrown value as text: for log lines about errors that are not ours. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

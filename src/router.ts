@@ -2,7 +2,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express'
 import { authorizeRequest } from './authorize.js'
 import { keyCacheFor } from './cache.js'
-import { RouteError, sendError, writeJson } from './errors.js'
+import { messageOf, RouteError, sendError, writeJson } from './errors.js'
 import { resolveOptions, type ResolvedOptions } from './options.js'
 import { GrantError } from './grant/review.js'
 import { onceWarner } from './grant/warn-once.js'
@@ -200,7 +200,7 @@ function toRouteError(error: unknown): RouteError {
 /** An observer that throws, or an async one that rejects (a metrics sink that is down), must not turn a served answer into a crash. */
 function notify(resolved: ResolvedOptions, call: () => unknown): void {
   const failed = (error: unknown) => {
-    resolved.logger.error('express-cos-sts: an onIssue/onError hook failed', { message: error instanceof Error ? error.message : String(error) })
+    resolved.logger.error('express-cos-sts: an onIssue/onError hook failed', { message: messageOf(error) })
   }
   try {
     const returned = call()

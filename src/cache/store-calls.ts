@@ -1,4 +1,5 @@
 // Every call to a shared cache store: bounded in time without counting event-loop delay, and a breaker that opens on repeated failures.
+import { messageOf } from '../errors.js'
 import type { Clock } from '../clock.js'
 import type { Logger } from '../types.js'
 
@@ -116,8 +117,4 @@ export function createStoreCalls(settings: StoreCallSettings): StoreCalls {
       }
     },
   }
-}
-
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

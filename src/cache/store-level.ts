@@ -6,7 +6,8 @@ import type { IssuedKey } from '../sts.js'
 import type { CacheStats, CacheStore, Logger } from '../types.js'
 import { decodeEntry, encodeEntry, keepable, type Entry } from './entry.js'
 import { MARK_TTL_MS, newMark, type RecentInvalidations } from './marks.js'
-import { messageOf, StoreFailure, type StoreCalls } from './store-calls.js'
+import { messageOf } from '../errors.js'
+import { StoreFailure, type StoreCalls } from './store-calls.js'
 
 /** Rounds of "lock taken by another instance, released without a key" before calling STS anyway. */
 const MAX_LOCK_ROUNDS = 3
