@@ -37,8 +37,9 @@ describe('client helper with cos-nodejs-sdk-v5, the example route, local STS and
     cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
   })
   after(async () => {
-    await rm(dir, { recursive: true, force: true })
     await example.close()
+    // cos-nodejs-sdk-v5 writes its upload records into ConfCwd (this dir) in the background: rm retries while one lands.
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 })
   })
   beforeEach(() => {
     routeRequests = []

@@ -133,7 +133,7 @@ describe('local COS (example) with cos-nodejs-sdk-v5', () => {
       assert.equal(operations.filter((name) => name === 'UploadPart').length, 4)
       assert.ok(operations.includes('InitiateMultipartUpload') && operations.includes('CompleteMultipartUpload'))
     } finally {
-      await rm(dir, { recursive: true, force: true })
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 })
     }
   })
 

@@ -134,7 +134,7 @@ describe('per-file keys with cos-nodejs-sdk-v5 and the local COS', () => {
     dir = await mkdtemp(join(tmpdir(), 'per-file-'))
   })
   after(async () => {
-    await rm(dir, { recursive: true, force: true })
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 })
     await cos.close()
     await fixture.close()
   })

@@ -335,7 +335,7 @@ describe('server-chosen keys with cos-nodejs-sdk-v5 and the local COS', () => {
     dir = await mkdtemp(join(tmpdir(), 'upload-'))
   })
   after(async () => {
-    await rm(dir, { recursive: true, force: true })
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 })
     await cos.close()
     await fixture.close()
   })
