@@ -25,35 +25,55 @@ export function createPlanner(defaults: PlanDefaults): (grant: Grant) => GrantPl
   }
 }
 
-/** The grant as JSON text when that text says everything planGrant reads from it, else undefined. */
-export function exactJson(grant: unknown): string | undefined {
-  let exact = true
-  let text: string | undefined
-  try {
-    text = JSON.stringify(grant, function (this: Record<string, unknown>, key: string, value: unknown) {
-      if (this[key] !== value) exact = false // a toJSON changed what JSON sees
-      if (typeof value === 'number') {
-        if (!Number.isFinite(value) || Object.is(value, -0)) exact = false
-      } else if (typeof value === 'object' && value !== null) {
-        const proto: unknown = Object.getPrototypeOf(value)
-        if (Array.isArray(value)) {
-          if (proto !== Array.prototype) exact = false
-        } else if (
-          proto !== Object.prototype ||
-          Object.getOwnPropertyNames(value).length !== Object.keys(value).length ||
-          Object.getOwnPropertySymbols(value).length > 0
-        ) {
-          exact = false
-        }
-      } else if (typeof value !== 'string' && typeof value !== 'boolean' && value !== null) {
-        exact = false // undefined (also array holes), functions, symbols
-      }
-      return value
-    })
-  } catch {
-    return undefined // cycles, BigInt
+/** Deeper than any grant: a cycle, or a structure not worth remembering. */
+const MAX_DEPTH = 16
+
+/**
+ * The grant as JSON text when that text says everything planGrant reads from it, else undefined. Written by hand
+ * rather than with a JSON.stringify replacer, which costs a call into JS per value: this runs on every request.
+ * Each value is read once, so the text is what was read (a toJSON never enters it), and it is valid JSON.
+ */
+export function exactJson(value: unknown, depth = 0): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value)
+    case 'boolean':
+      return value ? 'true' : 'false'
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0) ? String(value) : undefined
+    case 'object':
+      if (value === null) return 'null'
+      if (depth === MAX_DEPTH) return undefined
+      return Array.isArray(value) ? arrayJson(value, depth + 1) : objectJson(value, depth + 1)
+    default:
+      return undefined // undefined (also array holes), functions, symbols, BigInt
   }
-  return exact ? text : undefined
+}
+
+function arrayJson(array: unknown[], depth: number): string | undefined {
+  if (Object.getPrototypeOf(array) !== Array.prototype) return undefined
+  let text = '['
+  for (let i = 0; i < array.length; i++) {
+    const item = exactJson(array[i], depth)
+    if (item === undefined) return undefined
+    text += i === 0 ? item : `,${item}`
+  }
+  return `${text}]`
+}
+
+function objectJson(object: object, depth: number): string | undefined {
+  // Only plain objects whose every property JSON would see: planGrant may read a hidden one.
+  if (Object.getPrototypeOf(object) !== Object.prototype) return undefined
+  const names = Object.keys(object)
+  if (Object.getOwnPropertyNames(object).length !== names.length || Object.getOwnPropertySymbols(object).length > 0) return undefined
+  let text = '{'
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string
+    const item = exactJson((object as Record<string, unknown>)[name], depth)
+    if (item === undefined) return undefined
+    text += `${i === 0 ? '' : ','}${JSON.stringify(name)}:${item}`
+  }
+  return `${text}}`
 }
 
 /** A remembered plan is shared by many requests: nothing may change it. */
