@@ -19,7 +19,6 @@ export const BODY_LIMIT = '16kb'
 
 /** Per-request state shared by the steps, kept on res.locals so each step stays a plain Express handler. */
 interface RouteState {
-  grant?: Grant
   plan?: GrantPlan
   prepared?: PreparedIssue
   /** The answer's key came from the cache (or a call already in flight): it cost no STS call. */
@@ -69,20 +68,12 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
     requireSubjectTemplates: resolved.requireSubjectTemplates,
   })
 
-  const authorizeStep: RequestHandler = async (req, res, next) => {
-    try {
-      const grant = await authorizeRequest(resolved.authorize, req, resolved.authorizeTimeoutMs)
-      state(res).grant = grant
-      state(res).plan = planFor(grant)
-      next()
-    } catch (error) {
-      next(error)
-    }
-  }
-
+  // Who asks, what for, and the plan and scope that answer it: everything the per-subject limit needs to decide.
   const prepare = async (req: Request, res: Response): Promise<void> => {
-    const { grant, plan } = state(res)
-    state(res).prepared = await issuer.prepare(plan as GrantPlan, grant as Grant, req.method === 'POST' ? req.body : undefined, req)
+    const grant = await authorizeRequest(resolved.authorize, req, resolved.authorizeTimeoutMs)
+    const plan = planFor(grant)
+    state(res).plan = plan
+    state(res).prepared = await issuer.prepare(plan, grant, req.method === 'POST' ? req.body : undefined, req)
   }
   const answer = async (res: Response): Promise<void> => {
     const { body, cached, event } = await issuer.issue(state(res).prepared as PreparedIssue)
@@ -97,7 +88,7 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
         if (!res.headersSent) next()
       }, next)
     }
-  // The per-subject layer sits between preparing (it needs the request's scope) and answering; without it they are one step.
+  // The per-subject layer sits between preparing and answering; without it they are one step (one Express layer less per request).
   const issueSteps =
     perSubject.length > 0
       ? [step(prepare), ...perSubject, step((_req, res) => answer(res))]
@@ -124,8 +115,8 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
   router
     .route('/')
     .head(methodNotAllowed)
-    .get(...perIp, authorizeStep, ...issueSteps)
-    .post(...perIp, requireJsonBody, readJsonBody, authorizeStep, ...issueSteps)
+    .get(...perIp, ...issueSteps)
+    .post(...perIp, requireJsonBody, readJsonBody, ...issueSteps)
     .all(methodNotAllowed)
   router.use(errorHandler(resolved))
   return Object.assign(router, { invalidate: (subject: string) => cache.invalidate(subject), cacheStats: () => cache.stats(), issue })
