@@ -38,3 +38,40 @@ export function print(title: string, rows: Row[]): void {
 
 export const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length
 export const fmt = (value: number) => Math.round(value).toLocaleString('en-US')
+
+/** One measured case: requests per second, and the server's own CPU time per request. */
+export interface Measured {
+  rate: number
+  cpuMicrosPerRequest: number
+}
+
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+}
+
+/**
+ * Measures the cases in turn for `rounds` rounds, reversing their order every other round so that a machine slowly
+ * getting busier or calmer weighs on each case alike. Returns each case's measurements, in round order.
+ */
+export async function alternate<K extends string>(
+  cases: readonly K[],
+  rounds: number,
+  measure: (name: K) => Promise<Measured>,
+): Promise<Record<K, Measured[]>> {
+  const measured = Object.fromEntries(cases.map((name) => [name, [] as Measured[]])) as Record<K, Measured[]>
+  for (let round = 0; round < rounds; round++) {
+    for (const name of round % 2 === 0 ? cases : [...cases].reverse()) measured[name].push(await measure(name))
+  }
+  return measured
+}
+
+/**
+ * `of`'s rate over `to`'s, as the median of the ratios of each round (the two measured seconds apart): on a shared
+ * machine a busy neighbour lands on one round, and the median lets no single round decide. The mean ratio is given too.
+ */
+export function pairedRatio(of: Measured[], to: Measured[]): { median: number; mean: number } {
+  const ratios = of.map((measured, i) => measured.rate / (to[i] as Measured).rate)
+  return { median: median(ratios), mean: mean(of.map((m) => m.rate)) / mean(to.map((m) => m.rate)) }
+}
