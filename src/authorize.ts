@@ -4,18 +4,26 @@ import { codeForStatus, RouteError } from './errors.js'
 import type { AuthorizeHook, Grant } from './types.js'
 
 /**
- * The hook's grant, or the contract's error. A hook that has not settled after `timeoutMs` (a hung session store)
+ * The hook's grant, or the contract's error. A hook that answers synchronously gets its answer synchronously (the
+ * hit path then makes no promise and no timer). A hook that has not settled after `timeoutMs` (a hung session store)
  * answers 504 AuthorizeTimeout instead of holding the request; its late outcome is ignored, a late rejection too.
- * A hook that answers synchronously needs no timer (the hit path stays free of one).
  */
-export async function authorizeRequest(authorize: AuthorizeHook, req: Request, timeoutMs: number): Promise<Grant> {
+export function authorizeRequest(authorize: AuthorizeHook, req: Request, timeoutMs: number): Grant | Promise<Grant> {
   let outcome: unknown
   try {
     outcome = authorize(req)
-    if (isThenable(outcome)) outcome = await settleWithin(outcome, timeoutMs)
   } catch (error) {
-    throw error instanceof RouteError && error.code === 'AuthorizeTimeout' ? error : fromThrown(error)
+    throw refusal(error)
   }
+  if (!isThenable(outcome)) return grantOf(outcome)
+  return settleWithin(outcome, timeoutMs).then(grantOf, (error: unknown) => {
+    throw refusal(error)
+  })
+}
+
+const refusal = (error: unknown): RouteError => (error instanceof RouteError && error.code === 'AuthorizeTimeout' ? error : fromThrown(error))
+
+function grantOf(outcome: unknown): Grant {
   if (outcome === null || outcome === undefined) throw new RouteError('Unauthenticated')
   if (outcome === false) throw new RouteError('AccessDenied')
   if (typeof outcome !== 'object' || Array.isArray(outcome)) {
@@ -41,7 +49,7 @@ function statusOf(error: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) ? value : undefined
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
 }
 

@@ -26,6 +26,7 @@ function uncachedIssuer(): KeyCache {
   let inFlight = 0
   return {
     isServable: () => false,
+    held: () => undefined,
     async issue(_scope, fill: () => Promise<IssuedKey>) {
       counters.misses++
       counters.stsCalls++

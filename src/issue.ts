@@ -8,7 +8,7 @@ import type { ResolvedOptions } from './options.js'
 import { buildPolicy, type GrantPlan } from './policy.js'
 import { credentialsBody, issueEvent } from './response.js'
 import { narrowPlan, parseRequestedScope } from './scope.js'
-import type { StsCaller } from './sts.js'
+import type { IssuedKey, StsCaller } from './sts.js'
 import type { CredentialsResponse, Grant, IssueEvent } from './types.js'
 import { chooseUpload } from './upload/key.js'
 import { parseDeclaredFile } from './upload/request.js'
@@ -20,11 +20,23 @@ export interface PreparedIssue {
   objectKey: string | undefined
 }
 
+/** The 200 body, whether its key cost no STS call, and onIssue's event, built only when there is a hook. */
+export interface Issued {
+  body: CredentialsResponse
+  cached: boolean
+  event: () => IssueEvent
+}
+
 export interface Issuer {
-  /** Reads `{ scope }`, `{ upload }` or nothing (the whole grant) against the granted plan; throws the contract's 4xx/500 before STS. */
-  prepare(granted: GrantPlan, grant: Grant, body: unknown, req: Request | undefined): Promise<PreparedIssue>
-  /** The key from the cache or STS, as the 200 body; `event()` builds onIssue's event only when there is a hook. */
-  issue(prepared: PreparedIssue): Promise<{ body: CredentialsResponse; cached: boolean; event: () => IssueEvent }>
+  /**
+   * Reads `{ scope }`, `{ upload }` or nothing (the whole grant) against the granted plan; throws the contract's
+   * 4xx/500 before STS. Synchronous except for `{ upload }`, whose uploadKey hook may be asynchronous.
+   */
+  prepare(granted: GrantPlan, grant: Grant, body: unknown, req: Request | undefined): PreparedIssue | Promise<PreparedIssue>
+  /** The answer from a key this process holds, synchronously (counted as a hit), or undefined: then `issue`. */
+  held(prepared: PreparedIssue): Issued | undefined
+  /** The key from the cache or STS, as the 200 body. */
+  issue(prepared: PreparedIssue): Promise<Issued>
 }
 
 export function createIssuer(
@@ -45,29 +57,36 @@ export function createIssuer(
   }
   const prepared = (plan: GrantPlan, objectKey: string | undefined): PreparedIssue => ({ plan, scope: scopeOf(plan), objectKey })
 
+  const answer = (key: IssuedKey, cached: boolean, { plan, objectKey }: PreparedIssue): Issued => ({
+    body: credentialsBody(key, plan, now(), objectKey),
+    cached,
+    event: () => issueEvent(key, plan, cached),
+  })
+
   return {
-    async prepare(granted, grant, body, req) {
+    prepare(granted, grant, body, req) {
       if (isRecord(body) && body['upload'] !== undefined) {
         if (body['scope'] !== undefined) {
           throw new RouteError('InvalidRequest', 'Send either scope (the steps the SDK asks for) or upload (a file for the server to name), not both.')
         }
-        const chosen = await chooseUpload({
-          plan: granted,
-          grant,
-          file: parseDeclaredFile(body['upload']),
-          req,
-          uploadKey: resolved.uploadKey,
-          limits: resolved.uploadLimits,
-        })
-        return prepared(chosen.plan, chosen.key)
+        const file = parseDeclaredFile(body['upload'])
+        return chooseUpload({ plan: granted, grant, file, req, uploadKey: resolved.uploadKey, limits: resolved.uploadLimits }).then((chosen) =>
+          prepared(chosen.plan, chosen.key),
+        )
       }
       const requested = parseRequestedScope(body)
       return prepared(requested === undefined ? granted : narrowPlan(granted, requested), undefined)
     },
 
-    async issue({ plan, scope, objectKey }) {
+    held(preparedIssue) {
+      const key = cache.held(preparedIssue.scope)
+      return key === undefined ? undefined : answer(key, true, preparedIssue)
+    },
+
+    async issue(preparedIssue) {
+      const { plan, scope } = preparedIssue
       const { key, cached } = await cache.issue(scope, () => callSts({ subject: plan.subject, policy: scope.policy, durationSeconds: plan.durationSeconds }))
-      return { body: credentialsBody(key, plan, now(), objectKey), cached, event: () => issueEvent(key, plan, cached) }
+      return answer(key, cached, preparedIssue)
     },
   }
 }

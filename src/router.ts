@@ -1,6 +1,6 @@
 // createStsRouter: wires the request's steps (rate limit → authorize → scope → policy → cache → STS → response), nothing else.
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express'
-import { authorizeRequest } from './authorize.js'
+import { authorizeRequest, isThenable } from './authorize.js'
 import { keyCacheFor } from './cache.js'
 import { messageOf, RouteError, sendError, writeJson } from './errors.js'
 import { resolveOptions, type ResolvedOptions } from './options.js'
@@ -8,7 +8,7 @@ import { GrantError } from './grant/review.js'
 import { onceWarner } from './grant/warn-once.js'
 import { createPlanner } from './grant-memo.js'
 import type { GrantPlan } from './policy.js'
-import { createIssuer, type PreparedIssue } from './issue.js'
+import { createIssuer, type Issued, type PreparedIssue } from './issue.js'
 import { createRateLimitLayers } from './rate-limit.js'
 import { createStsCaller } from './sts.js'
 import { stsHint } from './sts-hints.js'
@@ -69,35 +69,46 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
   })
 
   // Who asks, what for, and the plan and scope that answer it: everything the per-subject limit needs to decide.
-  const prepare = async (req: Request, res: Response): Promise<void> => {
-    const grant = await authorizeRequest(resolved.authorize, req, resolved.authorizeTimeoutMs)
-    const plan = planFor(grant)
-    state(res).plan = plan
-    state(res).prepared = await issuer.prepare(plan, grant, req.method === 'POST' ? req.body : undefined, req)
-  }
-  const answer = async (res: Response): Promise<void> => {
-    const { body, cached, event } = await issuer.issue(state(res).prepared as PreparedIssue)
+  const prepare = (req: Request, res: Response): void | PromiseLike<void> =>
+    andThen(authorizeRequest(resolved.authorize, req, resolved.authorizeTimeoutMs), (grant) => {
+      const plan = planFor(grant)
+      state(res).plan = plan
+      return andThen(issuer.prepare(plan, grant, req.method === 'POST' ? req.body : undefined, req), (prepared) => {
+        state(res).prepared = prepared
+      })
+    })
+  const send = (res: Response, { body, cached, event }: Issued): void => {
     state(res).fromCache = cached
     writeJson(res, 200, body)
     if (resolved.onIssue !== undefined) notify(resolved, () => resolved.onIssue?.(event()))
   }
+  const answer = (res: Response): void | PromiseLike<void> => {
+    const prepared = state(res).prepared as PreparedIssue
+    const held = issuer.held(prepared)
+    return held === undefined ? issuer.issue(prepared).then((issued) => send(res, issued)) : send(res, held)
+  }
+  // A step's work is synchronous when the app's hooks are and the key is held (the common case): no promise, no tick.
   const step =
-    (run: (req: Request, res: Response) => Promise<void>): RequestHandler =>
+    (run: (req: Request, res: Response) => void | PromiseLike<void>): RequestHandler =>
     (req, res, next) => {
-      run(req, res).then(() => {
+      const done = () => {
         if (!res.headersSent) next()
-      }, next)
+      }
+      let running: void | PromiseLike<void>
+      try {
+        running = run(req, res)
+      } catch (error) {
+        next(error)
+        return
+      }
+      if (isThenable(running)) running.then(done, next)
+      else done()
     }
   // The per-subject layer sits between preparing and answering; without it they are one step (one Express layer less per request).
   const issueSteps =
     perSubject.length > 0
       ? [step(prepare), ...perSubject, step((_req, res) => answer(res))]
-      : [
-          step(async (req, res) => {
-            await prepare(req, res)
-            await answer(res)
-          }),
-        ]
+      : [step((req, res) => andThen(prepare(req, res), () => answer(res)))]
 
   const issue = async (grant: Grant, request: IssueOptions = {}): Promise<CredentialsResponse> => {
     try {
@@ -120,6 +131,11 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
     .all(methodNotAllowed)
   router.use(errorHandler(resolved))
   return Object.assign(router, { invalidate: (subject: string) => cache.invalidate(subject), cacheStats: () => cache.stats(), issue })
+}
+
+/** `then(value)` now, or once the promise settles: synchronous work stays synchronous. */
+function andThen<T, R>(value: T | PromiseLike<T>, then: (value: T) => R | PromiseLike<R>): R | PromiseLike<R> {
+  return isThenable(value) ? Promise.resolve(value).then(then) : then(value)
 }
 
 function state(res: Response): RouteState {

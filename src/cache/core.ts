@@ -20,6 +20,8 @@ export interface KeyCache {
    * For express-rate-limit's `skip`, so the per-subject limit counts only requests that call STS.
    */
   isServable(scope: ScopeRequest): boolean
+  /** The key `issue` would answer from this process without a call, counted as a hit; undefined when it would not. */
+  held(scope: ScopeRequest): IssuedKey | undefined
   /** Drops `subject`'s cached keys and calls in flight; false when the shared store could not be told (logged). */
   invalidate(subject: string): Promise<boolean>
   stats(): CacheStats
@@ -180,6 +182,12 @@ export function createKeyCache(settings: KeyCacheSettings): KeyCache {
   return {
     isServable(scope) {
       return heldKey(scope, idOf(scope), false) !== undefined
+    },
+
+    held(scope) {
+      const key = heldKey(scope, idOf(scope), true)
+      if (key !== undefined) counters.hits++
+      return key
     },
 
     async issue(scope, fill) {
