@@ -1,7 +1,7 @@
 // Redis bench child: one app instance with a bare route and the credentials route on the in-process cache and on the Redis store.
 import express from 'express'
 import { Redis } from 'ioredis'
-import { createStsRouter, type IssueEvent, type StsRouter } from '../src/index.js'
+import { createStsRouter, type StsRouter } from '../src/index.js'
 import { createRedisCacheStore } from '../src/redis.js'
 import { BENCH_BUCKET, BENCH_REGION, BENCH_SECRET_ID, BENCH_SECRET_KEY } from './keys.js'
 
@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const client = new Redis({ host: '127.0.0.1', port: Number(redisPort), lazyConnect: true })
   client.on('error', () => undefined) // the store reports its own failures
   await client.connect()
-  const routerFor = (cache: object, onIssue?: (event: IssueEvent) => void): StsRouter =>
+  const routerFor = (cache: object): StsRouter =>
     createStsRouter({
       secretId: BENCH_SECRET_ID,
       secretKey: BENCH_SECRET_KEY,
@@ -25,19 +25,14 @@ async function main(): Promise<void> {
       rateLimit: false, // one address sends everything here; limits would measure themselves, not the cache
       sts: { endpoint: stsEndpoint, protocol: 'http:' },
       logger: { warn: (message) => console.error(message), error: (message) => console.error(message) },
-      ...(onIssue === undefined ? {} : { onIssue }),
     })
-  const burstAnswers: Array<{ subject: string; at: number; cached: boolean }> = []
   // Each case has a router (and so a Redis prefix) of its own; the instances of one run share the prefixes.
   const routers = {
     memory: routerFor({}),
     redis: routerFor({ store: createRedisCacheStore({ client, prefix: `${prefix}hit:` }) }),
     // A first level shorter than the pause: every user's next request meets the paused store, the worst case for STS calls.
     pause: routerFor({ store: createRedisCacheStore({ client, prefix: `${prefix}pause:` }), firstLevelTtlMs: 100 }),
-    // onIssue runs right after the answer is written: when this instance answered each subject, on a clock all instances share.
-    burst: routerFor({ store: createRedisCacheStore({ client, prefix: `${prefix}burst:` }) }, (event) => {
-      burstAnswers.push({ subject: event.subject, at: performance.timeOrigin + performance.now(), cached: event.cached })
-    }),
+    burst: routerFor({ store: createRedisCacheStore({ client, prefix: `${prefix}burst:` }) }),
   }
 
   const app = express()
@@ -46,6 +41,14 @@ async function main(): Promise<void> {
   app.get('/bare', (_req, res) => {
     res.setHeader('Cache-Control', 'no-store')
     res.json(baseline.body)
+  })
+  // When each burst request arrived and when its answer left, on a clock all the processes share.
+  const clock = () => performance.timeOrigin + performance.now()
+  const burstAnswers: Array<{ subject: string; arrived: number; answered: number }> = []
+  app.use('/burst', (req, res, next) => {
+    const arrived = clock()
+    res.once('finish', () => burstAnswers.push({ subject: req.get('x-user') ?? '', arrived, answered: clock() }))
+    next()
   })
   for (const [name, router] of Object.entries(routers)) app.use(`/${name}`, router)
   app.get('/answers/burst', (_req, res) => {

@@ -124,24 +124,35 @@ async function main(): Promise<void> {
       )
       for (const agent of agents) agent.destroy()
       const burstCalls = (await stsCalls()) - stsBefore
-      // The first answer for a user comes from the instance that filled (it answers right after its SET lands); the others waited.
-      // Measured where the answers are written (onIssue, on a clock the processes share), and as this process saw them:
-      // the second also counts this process's own queueing, 900 requests on the same two cores.
-      const serverTimes = new Map<string, number[]>()
+      // A user's first answer comes from the instance that filled: it answers as its SET lands, so that answer marks the fill
+      // landing. The instances whose request arrived before it waited for that fill (the target); one whose request arrived
+      // later did not wait, it was only slow to get to it. Times are taken in the app processes, on a clock they share.
+      const perSubject = new Map<string, Array<{ arrived: number; answered: number }>>()
       for (const app of apps) {
-        for (const answer of (await (await fetch(`${app.url}/answers/burst`)).json()) as Array<{ subject: string; at: number }>) {
-          serverTimes.set(answer.subject, [...(serverTimes.get(answer.subject) ?? []), answer.at])
+        for (const answer of (await (await fetch(`${app.url}/answers/burst`)).json()) as Array<{ subject: string; arrived: number; answered: number }>) {
+          perSubject.set(answer.subject, [...(perSubject.get(answer.subject) ?? []), answer])
         }
       }
-      const lags = lagsAfterFirst([...serverTimes.values()])
+      const waited: number[] = []
+      for (const answers of perSubject.values()) {
+        const [fill, ...others] = [...answers].sort((a, b) => a.answered - b.answered)
+        for (const other of others) if (fill !== undefined && other.arrived < fill.answered) waited.push(other.answered - fill.answered)
+      }
+      waited.sort((a, b) => a - b)
+      const lags = lagsAfterFirst([...perSubject.values()].map((answers) => answers.map((answer) => answer.answered)))
       const clientLags = lagsAfterFirst(answered)
-      const p99 = percentile(lags, 0.99)
+      const p99 = percentile(waited, 0.99)
       const burstStats = await Promise.all(apps.map((app) => stats(app, 'burst')))
       rows.push({
         case: `burst: ${BURST_USERS} new users within ${BURST_MS} ms, each on ${INSTANCES} instances at once`,
-        figure: `${burstCalls} STS calls; ${statuses.filter((code) => code === 200).length} × 200 of ${statuses.length}; joined ${burstStats.map((stat) => stat.joined).join(', ')}; other instances answered p50 ${percentile(lags, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms after the first (seen by the load generator: p50 ${percentile(clientLags, 0.5).toFixed(1)} ms, p99 ${percentile(clientLags, 0.99).toFixed(1)} ms)`,
-        target: `exactly ${BURST_USERS} STS calls; p99 ≤ 100 ms`,
-        met: burstCalls === BURST_USERS && p99 <= 100 && lags.length === BURST_USERS * (INSTANCES - 1) && statuses.every((code) => code === 200),
+        figure: `${burstCalls} STS calls; ${statuses.filter((code) => code === 200).length} × 200 of ${statuses.length}; joined ${burstStats.map((stat) => stat.joined).join(', ')}; ${waited.length} waiters got the key p50 ${percentile(waited, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms after the fill landed; all ${lags.length} other answers came p99 ${percentile(lags, 0.99).toFixed(1)} ms after the first (${percentile(clientLags, 0.99).toFixed(1)} ms as the load generator saw them)`,
+        target: `exactly ${BURST_USERS} STS calls; waiters' p99 ≤ 100 ms`,
+        met:
+          burstCalls === BURST_USERS &&
+          p99 <= 100 &&
+          waited.length > 0 &&
+          lags.length === BURST_USERS * (INSTANCES - 1) &&
+          statuses.every((code) => code === 200),
       })
     }
 
