@@ -178,8 +178,13 @@ describe('cache: minimum remaining lifetime', () => {
       assert.equal((await cache.issue(scope, fill)).cached, true)
       assert.equal(cache.isServable(scope), true, 'held in process')
       assert.equal(cache.isServable({ ...scope, subject: 'bob' }), false, 'another subject is not')
+      const hitsBefore = cache.stats().hits
+      assert.equal(cache.held(scope)?.tmpSecretId, first.key.tmpSecretId, 'held() serves the same key synchronously')
+      assert.equal(cache.held({ ...scope, subject: 'bob' }), undefined)
+      assert.equal(cache.stats().hits, hitsBefore + 1, 'held() counts the hit it serves, and only that one')
       clock = lastServable + 1
       assert.equal(cache.isServable(scope), false, 'inside the margin: the next request needs STS')
+      assert.equal(cache.held(scope), undefined)
       const renewed = await cache.issue(scope, fill)
       assert.equal(renewed.cached, false)
       assert.equal(sts.calls.length, 2)

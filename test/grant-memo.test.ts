@@ -42,6 +42,14 @@ describe('grant memo', () => {
       })(),
     ],
     ['a BigInt', { ...grant(), durationSeconds: 1800n }],
+    [
+      'nesting deeper than any grant',
+      (() => {
+        let deep: unknown = 'x'
+        for (let i = 0; i < 20; i++) deep = [deep]
+        return { ...grant(), condition: deep }
+      })(),
+    ],
   ]
   for (const [name, value] of blurred) {
     it(`never remembers a grant with ${name}`, () => assert.equal(exactJson(value), undefined))
