@@ -211,9 +211,7 @@ function notify(resolved: ResolvedOptions, call: () => unknown): void {
   }
   try {
     const returned = call()
-    if (returned !== null && typeof returned === 'object' && typeof (returned as { then?: unknown }).then === 'function') {
-      ;(returned as PromiseLike<unknown>).then(undefined, failed)
-    }
+    if (isThenable(returned)) returned.then(undefined, failed)
   } catch (error) {
     failed(error)
   }
