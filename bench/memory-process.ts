@@ -1,19 +1,11 @@
 // Benchmark child (run with --expose-gc): RSS growth of the key cache after 100,000 distinct subjects, at its default bound.
-import { randomBytes } from 'node:crypto'
 import { createKeyCache, type ScopeRequest } from '../src/cache.js'
 import { CACHE_DEFAULTS } from '../src/options.js'
 import { buildPolicy } from '../src/policy.js'
-import type { IssuedKey } from '../src/sts.js'
-import { BENCH_BUCKET, BENCH_REGION, BENCH_SECRET_ID, BENCH_SECRET_KEY } from './keys.js'
-
-/** Key text sizes: as the local STS issues them, or the most STS documents (token 4096 bytes, id and key 1024 each). */
-const SIZES = {
-  typical: { id: 48, key: 44, token: 664 },
-  'documented-max': { id: 1024, key: 1024, token: 4096 },
-} as const
+import { BENCH_BUCKET, BENCH_REGION, BENCH_SECRET_ID, BENCH_SECRET_KEY, KEY_SIZES, keyOfSize } from './keys.js'
 
 async function main(): Promise<void> {
-  const sizes = SIZES[(process.argv[2] ?? 'typical') as keyof typeof SIZES]
+  const sizes = KEY_SIZES[(process.argv[2] ?? 'typical') as keyof typeof KEY_SIZES]
   const subjects = Number(process.argv[3] ?? 100_000)
   if (!sizes || !Number.isInteger(subjects)) throw new Error('usage: memory-process.ts typical|documented-max <subjects>')
   const gc = (globalThis as { gc?: () => void }).gc
@@ -28,23 +20,6 @@ async function main(): Promise<void> {
     fillTimeoutMs: 5000,
     logger: console,
   })
-  const text = (length: number) =>
-    randomBytes(Math.ceil((length * 3) / 4))
-      .toString('base64url')
-      .slice(0, length)
-  // Fresh strings for every key, as keys parsed from STS answers would be.
-  const issue = (): IssuedKey => {
-    const expiredTime = Math.floor(Date.now() / 1000) + 1800
-    return {
-      tmpSecretId: text(sizes.id),
-      tmpSecretKey: text(sizes.key),
-      sessionToken: text(sizes.token),
-      startTime: expiredTime - 1800,
-      expiredTime,
-      expiration: new Date(expiredTime * 1000).toISOString(),
-      requestId: text(36),
-    }
-  }
 
   gc()
   const before = process.memoryUsage()
@@ -59,7 +34,7 @@ async function main(): Promise<void> {
       policy: buildPolicy({ bucket: BENCH_BUCKET, region: BENCH_REGION, statements }),
       durationSeconds: 1800,
     }
-    await cache.issue(scope, async () => issue())
+    await cache.issue(scope, async () => keyOfSize(sizes)) // fresh strings for every key, as keys parsed from STS answers would be
   }
   const seconds = (performance.now() - started) / 1000
   gc()

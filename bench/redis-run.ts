@@ -5,10 +5,9 @@ import http from 'node:http'
 import autocannon from 'autocannon'
 import { createKeyCache } from '../src/cache.js'
 import { createRedisCacheStore } from '../src/redis.js'
-import type { IssuedKey } from '../src/sts.js'
 import { startRedisServer } from '../test/support/redis-server.js'
 import { alternate, child, firstLine, fmt, mean, median, pairedRatio, print, type Measured, type Row } from './harness.js'
-import { BENCH_BUCKET, BENCH_REGION, BENCH_SECRET_ID, BENCH_SECRET_KEY } from './keys.js'
+import { BENCH_BUCKET, BENCH_REGION, BENCH_SECRET_ID, BENCH_SECRET_KEY, KEY_SIZES, keyOfSize } from './keys.js'
 
 const STS_LATENCY_MS = 50
 const SECONDS = 2 // per measured round of a hit case; each route gets one 1 s warm-up first
@@ -158,11 +157,7 @@ async function main(): Promise<void> {
 
     // 4. What one user costs in Redis: the sealed entry and the mark, as MEMORY USAGE reports them.
     for (const sizes of CASES.has('size') ? (['local-STS-sized', 'documented-max'] as const) : []) {
-      const bytes = await bytesPerUser(
-        await redis.connect(),
-        `${prefix}size-${sizes}:`,
-        sizes === 'documented-max' ? { id: 1024, key: 1024, token: 4096 } : { id: 48, key: 44, token: 664 },
-      )
+      const bytes = await bytesPerUser(await redis.connect(), `${prefix}size-${sizes}:`, KEY_SIZES[sizes === 'documented-max' ? 'documented-max' : 'typical'])
       rows.push({
         case: `Redis bytes per user, ${sizes === 'documented-max' ? "keys at STS's documented maxima" : 'local-STS-sized keys'}`,
         figure: `${fmt(bytes.total)} B (entry ${fmt(bytes.entry)} B, of which sealed value ${fmt(bytes.value)} chars; mark ${fmt(bytes.mark)} B)`,
@@ -251,17 +246,7 @@ async function bytesPerUser(client: import('ioredis').Redis, prefix: string, siz
     fillTimeoutMs: 5000,
     logger: console,
   })
-  const text = (length: number) => randomBytes(length).toString('base64url').slice(0, length)
-  const expiredTime = Math.floor(Date.now() / 1000) + 1800
-  const key: IssuedKey = {
-    tmpSecretId: text(sizes.id),
-    tmpSecretKey: text(sizes.key),
-    sessionToken: text(sizes.token),
-    startTime: expiredTime - 1800,
-    expiredTime,
-    expiration: new Date(expiredTime * 1000).toISOString(),
-    requestId: text(36),
-  }
+  const key = keyOfSize(sizes)
   const policy = {
     version: '2.0' as const,
     statement: [
