@@ -9,6 +9,7 @@ import { startLocalCos } from '../example/local-cos/index.js'
 import { createStsRouter } from '../src/index.js'
 import { startLocalSts } from '../src/testing/index.js'
 import { BENCH_BUCKET, BENCH_REGION, BENCH_SECRET_ID, BENCH_SECRET_KEY } from './keys.js'
+import { runChild } from './harness.js'
 
 const MULTIPART_UPLOAD = [
   'name/cos:PutObject',
@@ -111,7 +112,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error)
-  process.exit(1)
-})
+runChild(main)

@@ -1,4 +1,4 @@
-// What both bench scripts share: child processes that report one JSON line, the results table, number formatting.
+// What the bench scripts and their children share: child processes that report one JSON line, the results table, rounds and ratios.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -14,6 +14,14 @@ export interface Row {
 /** A child running a bench/ file with tsx; stdin is a pipe so it exits when this process does. */
 export function child(file: string, args: string[], nodeFlags: string[] = []): ChildProcess {
   return spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(__dirname, file), ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+}
+
+/** Runs a child's main; any failure is printed and ends the process, so the parent's wait for its first line ends too. */
+export function runChild(main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    console.error(error)
+    process.exit(1)
+  })
 }
 
 /** The JSON line a child prints when it is ready (or done). */

@@ -3,6 +3,7 @@ import { createKeyCache, type ScopeRequest } from '../src/cache.js'
 import { CACHE_DEFAULTS } from '../src/options.js'
 import { buildPolicy } from '../src/policy.js'
 import { BENCH_BUCKET, BENCH_REGION, BENCH_SECRET_ID, BENCH_SECRET_KEY, KEY_SIZES, keyOfSize } from './keys.js'
+import { runChild } from './harness.js'
 
 async function main(): Promise<void> {
   const sizes = KEY_SIZES[(process.argv[2] ?? 'typical') as keyof typeof KEY_SIZES]
@@ -60,7 +61,4 @@ async function main(): Promise<void> {
   )
 }
 
-main().catch((error: unknown) => {
-  console.error(error)
-  process.exit(1)
-})
+runChild(main)

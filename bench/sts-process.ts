@@ -2,6 +2,7 @@
 import { createServer } from 'node:http'
 import { startLocalSts } from '../src/testing/index.js'
 import { BENCH_SECRET_ID, BENCH_SECRET_KEY } from './keys.js'
+import { runChild } from './harness.js'
 
 async function main(): Promise<void> {
   const latencyMs = Number(process.argv[2] ?? 50)
@@ -20,7 +21,4 @@ async function main(): Promise<void> {
   process.stdin.on('end', () => process.exit(0))
 }
 
-main().catch((error: unknown) => {
-  console.error(error)
-  process.exit(1)
-})
+runChild(main)
