@@ -179,24 +179,24 @@ export function createKeyCache(settings: KeyCacheSettings): KeyCache {
     return !freshOnly || held.freshUntil > now() ? held.key : undefined
   }
 
+  /** The key a request is served from this process now, counted as a hit; undefined when it must join a call or make one. */
+  function hit(scope: ScopeRequest, scopeId: string): IssuedKey | undefined {
+    const key = heldKey(scope, scopeId, true)
+    if (key !== undefined) counters.hits++
+    return key
+  }
+
   return {
     isServable(scope) {
       return heldKey(scope, idOf(scope), false) !== undefined
     },
 
-    held(scope) {
-      const key = heldKey(scope, idOf(scope), true)
-      if (key !== undefined) counters.hits++
-      return key
-    },
+    held: (scope) => hit(scope, idOf(scope)),
 
     async issue(scope, fill) {
       const scopeId = idOf(scope)
-      const held = heldKey(scope, scopeId, true)
-      if (held !== undefined) {
-        counters.hits++
-        return { key: held, cached: true }
-      }
+      const held = hit(scope, scopeId)
+      if (held !== undefined) return { key: held, cached: true }
       const inFlight = flights.get(scopeId)
       if (inFlight !== undefined) {
         counters.joined++
