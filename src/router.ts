@@ -12,7 +12,7 @@ import { createIssuer, type Issued, type PreparedIssue } from './issue.js'
 import { createRateLimitLayers } from './rate-limit.js'
 import { createStsCaller } from './sts.js'
 import { stsHint } from './sts-hints.js'
-import type { CacheStats, CredentialsResponse, ErrorEvent, Grant, IssueOptions, StsRouterOptions } from './types.js'
+import type { CacheStats, CredentialsResponse, ErrorEvent, Grant, IssueEvent, IssueOptions, StsRouterOptions } from './types.js'
 
 /** Largest POST body accepted: a full 50-item scope fits in a few kB. */
 export const BODY_LIMIT = '16kb'
@@ -77,10 +77,14 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
         state(res).prepared = prepared
       })
     })
+  // The event is built only when there is an onIssue hook to receive it.
+  const announce = (event: () => IssueEvent): void => {
+    if (resolved.onIssue !== undefined) notify(resolved, () => resolved.onIssue?.(event()))
+  }
   const send = (res: Response, { body, cached, event }: Issued): void => {
     state(res).fromCache = cached
     writeJson(res, 200, body)
-    if (resolved.onIssue !== undefined) notify(resolved, () => resolved.onIssue?.(event()))
+    announce(event)
   }
   const answer = (res: Response): void | PromiseLike<void> => {
     const prepared = state(res).prepared as PreparedIssue
@@ -115,7 +119,7 @@ export function createStsRouter(options: StsRouterOptions): StsRouter {
       const body: unknown = request
       const prepared = await issuer.prepare(planFor(grant), grant, body, undefined)
       const { body: answer, event } = await issuer.issue(prepared)
-      if (resolved.onIssue !== undefined) notify(resolved, () => resolved.onIssue?.(event()))
+      announce(event)
       return answer
     } catch (error) {
       throw toRouteError(error)
